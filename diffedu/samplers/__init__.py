@@ -1,0 +1,5 @@
+"""Samplers: plain functions over tensors of any shape (2-D points and images share one code path)."""
+from .ddim import ddim_sample, ddim_timesteps
+from .ddpm import ddpm_sample
+
+__all__ = ["ddpm_sample", "ddim_sample", "ddim_timesteps"]

@@ -1,0 +1,40 @@
+"""What every sampler shares: timestep tensors, input checks and the callback convention.
+
+A sampler is a plain function ``sample(eps_fn, x, sched_or_sigmas, ..., generator=None, callback=None)``
+with no hidden state: the timesteps it visits are an argument, and ``callback`` receives a dict for every
+step, ``{"i": step index, "t": current time, "t_next": next time, "x": new state, "x0_hat": denoised
+estimate, ...}``, which is what the animations record.
+
+``eps_fn(x, t)`` is any callable returning ε̂ with x's shape, where ``t`` is a tensor of shape (B,):
+a trained network, the exact ε of a toy mixture, or a guided combination of either.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .._checks import check_batched
+
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def timestep_tensor(t, x: torch.Tensor, dtype=torch.long) -> torch.Tensor:
+    return torch.full((x.shape[0],), t, dtype=dtype, device=x.device)
+
+
+def check_prediction(name: str, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    if out.shape != x.shape:
+        raise ValueError(f"{name} returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
+    if not torch.isfinite(out).all():
+        raise ValueError(f"{name} returned NaN or infinite values")
+    return out
+
+
+def noise(x: torch.Tensor, generator) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+
+
+def start(x: torch.Tensor) -> torch.Tensor:
+    check_batched("x", x)
+    return x.clone()
