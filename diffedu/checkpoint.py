@@ -30,6 +30,7 @@ def _atomic(target: Path, write) -> None:
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -105,3 +105,13 @@ def test_images_share_the_code_path():
 def test_bad_input(call, word):
     with pytest.raises(ValueError, match=word):
         call(schedules.linear(10), lambda x, t: torch.zeros_like(x))
+
+
+def test_recorder_keeps_every_kth_step_and_the_last():
+    from diffedu.samplers import Recorder
+
+    s = schedules.linear(10)
+    rec = Recorder(every=4, start=torch.zeros(2, 2))
+    ddpm_sample(lambda x, t: torch.zeros_like(x), torch.zeros(2, 2), s, callback=rec)
+    assert rec.times == ["start", 6, 2, 0]
+    assert len(rec.frames) == 4

@@ -63,5 +63,6 @@ def ddim_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, steps: int |
         if sigma > 0:
             x = x + sigma * noise(x, generator)
         if callback is not None:
-            callback({"i": i, "t": t, "t_next": s, "x": x, "x0_hat": x0_hat, "eps": eps})
+            callback({"i": i, "t": t, "t_next": s, "x": x, "x0_hat": x0_hat, "eps": eps,
+                      "last": s == 0})
     return x

@@ -47,5 +47,6 @@ def ddpm_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, variance: st
         else:
             x = mean
         if callback is not None:
-            callback({"i": i, "t": t, "t_next": t - 1, "x": x, "x0_hat": x0_hat, "eps": eps})
+            callback({"i": i, "t": t, "t_next": t - 1, "x": x, "x0_hat": x0_hat, "eps": eps,
+                      "last": t == 1})
     return x

@@ -1,0 +1,56 @@
+"""One look for every figure in the course: colours, 2-D scatter and density helpers (matplotlib)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+DATA = "#1f77b4"      # data / truth
+MODEL = "#d62728"     # model / samples
+NOISE = "#7f7f7f"     # the Gaussian prior
+ACCENT = "#2ca02c"
+SCHEDULE_COLORS = {"linear": "#1f77b4", "cosine": "#ff7f0e", "sigmoid": "#2ca02c", "custom": "#9467bd"}
+
+STYLE = {
+    "figure.dpi": 90, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+    "grid.alpha": 0.25, "axes.titlesize": 11, "axes.labelsize": 10, "legend.frameon": False,
+    "font.size": 10,
+}
+
+
+def use_style() -> None:
+    plt.rcParams.update(STYLE)
+
+
+def to_np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+
+
+def scatter(ax, x, color=MODEL, label=None, s=4, alpha=0.5, lim=3.5):
+    x = to_np(x)
+    ax.scatter(x[:, 0], x[:, 1], s=s, c=color, alpha=alpha, lw=0, label=label)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+
+
+def density_contour(ax, mixture, a=1.0, b=0.0, lim=3.5, n=120, color=DATA, levels=6):
+    """Contours of an exact mixture density at noise level x = a·x_0 + b·ε."""
+    xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    grid = torch.cartesian_prod(xs, xs)
+    p = mixture.log_prob(grid, a, b).exp().reshape(n, n).T.numpy()
+    ax.contour(xs.numpy(), xs.numpy(), p, levels=levels, colors=color, linewidths=0.8, alpha=0.7)
+
+
+def grid_points(lim=3.5, n=30, dtype=torch.float32):
+    """An n × n grid over [−lim, lim]² as (n·n, 2) points, plus the 1-D axis."""
+    xs = torch.linspace(-lim, lim, n, dtype=dtype)
+    return torch.cartesian_prod(xs, xs), xs
+
+
+def show(fig) -> None:
+    """Display a finished figure once and free it (works inside ipywidgets.Output and in scripts)."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)

@@ -1,0 +1,54 @@
+"""The checkers pass the reference, fail each known mistake with its own diagnosis, and survive crashes."""
+import pytest
+import torch
+
+from diffedu import forward
+from diffedu.exercises import check_ddpm_step_mean, check_posterior, check_q_sample, check_timestep_embedding
+from diffedu.models import timestep_embedding
+
+
+def test_reference_implementations_pass():
+    assert check_q_sample(lambda x0, t, s, e: forward.q_sample(x0, t, s, noise=e))
+    assert check_posterior(forward.q_posterior)
+    assert check_ddpm_step_mean(forward.ddpm_mean)
+    assert check_timestep_embedding(timestep_embedding)
+
+
+def test_known_mistakes_get_their_own_diagnosis():
+    r = check_q_sample(lambda x0, t, s, e: s.at(s.alphas, t, x0).sqrt() * x0 + (1 - s.at(s.alphas, t, x0)).sqrt() * e)
+    assert not r and "α_t" in r.message
+
+    def slide_posterior(x0, xt, t, s):
+        a = s.at(s.alphas, t, x0)
+        a_prev = s.at(torch.cat([s.alphas.new_ones(1), s.alphas[:-1]]), t, x0)
+        ab = s.at(s.alpha_bars, t, x0)
+        return (a.sqrt() * (1 - a_prev) * xt + a_prev.sqrt() * (1 - a) * x0) / (1 - ab), \
+            (1 - a) * (1 - a_prev) / (1 - ab)
+
+    r = check_posterior(slide_posterior)
+    assert not r and "bars are missing" in r.message
+
+    def in_practice(xt, t, eps, s):
+        ab = s.at(s.alpha_bars, t, xt)
+        return (xt - (1 - ab) / (1 - ab).sqrt() * eps) / ab.sqrt()
+
+    r = check_ddpm_step_mean(in_practice)
+    assert not r and "In practice" in r.message
+    r = check_timestep_embedding(lambda t, d: torch.cat([timestep_embedding(t, d)[:, 0::2],
+                                                         timestep_embedding(t, d)[:, 1::2]], 1))
+    assert not r and "interleaves" in r.message
+
+
+def test_unimplemented_and_crashing_functions_are_reported_not_raised():
+    def todo(*a):
+        raise NotImplementedError
+
+    assert "not implemented" in check_q_sample(todo).message
+    assert "ZeroDivisionError" in check_q_sample(lambda *a: 1 / 0).message
+    with pytest.raises(AssertionError, match="q_sample"):
+        check_q_sample(todo, strict=True)
+
+
+def test_an_unknown_mistake_still_fails():
+    r = check_q_sample(lambda x0, t, s, e: x0 + 0.01)
+    assert not r and "differ" in r.message
