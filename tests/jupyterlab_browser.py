@@ -1,0 +1,140 @@
+"""Drive a real JupyterLab in headless Chromium (Playwright + Debian's /usr/bin/chromium, no download).
+
+Each server gets a fresh temporary root (a copy of the lessons, so autosave never touches the repo) and a
+fresh workspaces folder (a restored workspace races with Run All); it is stopped by its own PID.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+IDLE = ".jp-Notebook-ExecutionIndicator[data-status=idle]"
+
+
+def require_browser():
+    missing = [m for m in ("playwright",) if not _importable(m)]
+    if not os.path.exists(CHROMIUM):
+        missing.append(CHROMIUM)
+    if missing:
+        msg = f"browser test needs {missing} (make test installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+def _importable(name):
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def jupyterlab(tmp_path: Path, token: str = "diffedu-test"):
+    root, ws = tmp_path / "root", tmp_path / "workspaces"
+    shutil.copytree(LESSONS, root / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    ws.mkdir()
+    port = _free_port()
+    log = open(tmp_path / "jupyterlab.log", "w")
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={ws}"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, DIFFEDU_FAST="1"))
+    try:
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {(tmp_path / 'jupyterlab.log').read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise TimeoutError("JupyterLab did not start within 60 s")
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextmanager
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int = 240_000):
+    page.goto(f"{base}/lab/tree/lessons/{notebook}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
+    page.click("li.lm-MenuBar-item:has-text('Run')")
+    page.click("li.lm-Menu-item:has(div.lm-Menu-itemLabel:text-is('Run All Cells'))")
+    try:  # catch the busy phase if we can; a very fast notebook may already be done
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=busy]", state="attached",
+                               timeout=10_000)
+    except Exception:
+        pass
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+
+
+def slider(page, label: str):
+    """The handle of the ipywidgets slider whose description is ``label``."""
+    return page.locator(f".widget-slider:has(> label.widget-label:text-is('{label}')) .noUi-handle").first
+
+
+def drag(page, handle, dx: float) -> None:
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=8)
+    page.mouse.up()
+
+
+def widget_images(page, within=None):
+    scope = within if within is not None else page
+    return scope.locator(".widget-output img")
+
+
+def wait_for_change(page, locator, old: str, timeout_s: float = 30) -> str:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            now = locator.get_attribute("src", timeout=1000)
+        except Exception:  # the image is being replaced
+            now = None
+        if now and now != old:
+            return now
+        time.sleep(0.2)
+    raise AssertionError("the figure did not change after the slider moved")

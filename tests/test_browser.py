@@ -1,0 +1,24 @@
+"""The lessons' widgets in a real browser: run the notebook in JupyterLab, move a slider, see the figure change."""
+import pytest
+
+from jupyterlab_browser import (browser_page, drag, jupyterlab, open_and_run_all, require_browser, slider,
+                                wait_for_change, widget_images)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_schedule_explorer_slider_redraws_the_figure(tmp_path):
+    require_browser()
+    with jupyterlab(tmp_path) as (base, token), browser_page() as page:
+        open_and_run_all(page, base, token, "01_forward_process.ipynb")
+        handle = slider(page, "T")
+        handle.wait_for(timeout=60_000)
+        handle.scroll_into_view_if_needed()
+        figure = widget_images(page).first
+        before = figure.get_attribute("src")
+        assert handle.get_attribute("aria-valuenow") == "1000.0"
+        drag(page, handle, -120)
+        after = wait_for_change(page, figure, before)
+        assert float(handle.get_attribute("aria-valuenow")) < 1000
+        assert after != before
+        page.screenshot(path=str(tmp_path / "schedule_explorer.png"))
