@@ -44,7 +44,7 @@ def draw_schedules(kind: str, T: int, beta_start: float, beta_end: float, compar
     ab_T = cur["alpha_bar"][-1]
     fig.suptitle(f"{kind}, T = {T}: ᾱ_T = {ab_T:.1e}" + ("   ⚠ x_T still holds signal" if ab_T > 1e-2 else ""),
                  fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.16, top=0.82, wspace=0.28)
     show(fig)
 
 
