@@ -1,6 +1,9 @@
 """Samplers: plain functions over tensors of any shape (2-D points and images share one code path)."""
+from ._common import Recorder
 from .ddim import ddim_sample, ddim_timesteps
 from .ddpm import ddpm_sample
-from ._common import Recorder
+from .langevin import annealed_langevin, langevin
+from .sde import probability_flow_ode, reverse_sde_sample
 
-__all__ = ["ddpm_sample", "ddim_sample", "ddim_timesteps", "Recorder"]
+__all__ = ["ddpm_sample", "ddim_sample", "ddim_timesteps", "Recorder", "langevin", "annealed_langevin",
+           "reverse_sde_sample", "probability_flow_ode"]
