@@ -21,7 +21,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
-IDLE = ".jp-Notebook-ExecutionIndicator[data-status=idle]"
 
 
 def require_browser():
@@ -58,7 +57,8 @@ def jupyterlab(tmp_path: Path, token: str = "diffedu-test"):
     log = open(tmp_path / "jupyterlab.log", "w")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
            "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={ws}"]
+           f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={ws}",
+           "--LabApp.expose_app_in_browser=True"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, DIFFEDU_FAST="1"))
     try:
         deadline = time.time() + 60
@@ -83,29 +83,54 @@ def jupyterlab(tmp_path: Path, token: str = "diffedu-test"):
 
 
 @contextmanager
-def browser_page():
+def browser_page(tmp_path: Path):
+    """A Chromium page; on failure its screenshot and the server log are left in tmp_path and reported."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield page
+        except BaseException:
+            shot = tmp_path / "failure.png"
+            page.screenshot(path=str(shot))
+            text = page.evaluate("() => document.querySelector('.jp-Notebook')?.innerText.slice(-3000) || ''")
+            log = (tmp_path / "jupyterlab.log").read_text()[-3000:] if (tmp_path / "jupyterlab.log").exists() else ""
+            print(f"--- screenshot: {shot}\n--- notebook text (end):\n{text}\n--- server log (end):\n{log}")
+            raise
         finally:
             browser.close()
 
 
+_RUN_ALL = """async () => {
+    const app = window.jupyterapp;
+    const panel = app.shell.currentWidget;
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    const kernel = panel.sessionContext.session.kernel;
+    for (let i = 0; i < 600 && kernel.connectionStatus !== 'connected'; i++) {
+        await new Promise(r => setTimeout(r, 100));
+    }
+    await app.commands.execute('notebook:run-all-cells');
+    return kernel.connectionStatus;
+}"""
+
+
 def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int = 240_000):
+    """Open the notebook, wait until its kernel is connected, run all cells through JupyterLab's own
+    command, and wait until every code cell shows an execution count."""
     page.goto(f"{base}/lab/tree/lessons/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    page.wait_for_selector(IDLE, state="attached", timeout=60_000)
-    page.click("li.lm-MenuBar-item:has-text('Run')")
-    page.click("li.lm-Menu-item:has(div.lm-Menu-itemLabel:text-is('Run All Cells'))")
-    try:  # catch the busy phase if we can; a very fast notebook may already be done
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status=busy]", state="attached",
-                               timeout=10_000)
-    except Exception:
-        pass
-    page.wait_for_selector(IDLE, state="attached", timeout=timeout_ms)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)
+    status = page.evaluate(_RUN_ALL)
+    assert status == "connected", f"kernel connection: {status}"
+    n_code = page.locator(".jp-CodeCell").count()
+    page.wait_for_function(
+        """n => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'))
+              .filter(e => /\\[\\d+\\]/.test(e.textContent)).length >= n""",
+        arg=n_code, timeout=timeout_ms)
 
 
 def slider(page, label: str):

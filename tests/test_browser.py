@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_schedule_explorer_slider_redraws_the_figure(tmp_path):
     require_browser()
-    with jupyterlab(tmp_path) as (base, token), browser_page() as page:
+    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
         open_and_run_all(page, base, token, "01_forward_process.ipynb")
         handle = slider(page, "T")
         handle.wait_for(timeout=60_000)
