@@ -67,7 +67,11 @@ def as_eps_fn(model, sched: Schedule, parameterization: str = "eps", **model_kwa
     if parameterization not in PARAMETERIZATIONS:
         raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
 
-    def eps_fn(x, t):
-        return to_eps(model(x, t, **model_kwargs), x, t, sched, parameterization)
+    param = next(model.parameters(), None) if hasattr(model, "parameters") else None
+    model_dtype = param.dtype if param is not None else None
+
+    def eps_fn(x, t):  # runs the network in its own dtype; returns ε̂ in the caller's (e.g. float64 samplers)
+        xin = x.to(model_dtype) if model_dtype is not None else x
+        return to_eps(model(xin, t, **model_kwargs), xin, t, sched, parameterization).to(x.dtype)
 
     return eps_fn

@@ -133,9 +133,16 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int
         arg=n_code, timeout=timeout_ms)
 
 
-def slider(page, label: str):
-    """The handle of the ipywidgets slider whose description is ``label``."""
-    return page.locator(f".widget-slider:has(> label.widget-label:text-is('{label}')) .noUi-handle").first
+def slider(page, label: str, nth: int = 0):
+    """The handle of the ``nth`` ipywidgets slider whose description is ``label``."""
+    return page.locator(f".widget-slider:has(> label.widget-label:text-is('{label}')) .noUi-handle").nth(nth)
+
+
+def figure_of(handle):
+    """The figure drawn by the widget that owns ``handle``: the nearest enclosing widget box with an output."""
+    box = handle.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')]"
+                         "[.//div[contains(@class, 'widget-output')]//img][1]")
+    return box.locator(".widget-output img").first
 
 
 def drag(page, handle, dx: float) -> None:

@@ -52,3 +52,23 @@ def test_unimplemented_and_crashing_functions_are_reported_not_raised():
 def test_an_unknown_mistake_still_fails():
     r = check_q_sample(lambda x0, t, s, e: x0 + 0.01)
     assert not r and "differ" in r.message
+
+
+def test_score_lesson_checkers_pass_references_and_name_mistakes():
+    import math
+
+    from diffedu import sde as S
+    from diffedu.exercises import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
+
+    assert check_dsm_target(lambda xn, x, s: -(xn - x) / s**2)
+    r = check_dsm_target(lambda xn, x, s: -(xn - x) / s)
+    assert not r and "σ²" in r.message
+    assert check_langevin_step(lambda x, s, e, z: x + e * s + math.sqrt(2 * e) * z)
+    r = check_langevin_step(lambda x, s, e, z: x + e * s + math.sqrt(e) * z)
+    assert not r and "√(2ε)" in r.message
+    assert check_score_from_eps(lambda eps, t, s, xt: forward.score_from_eps(xt, t, eps, s))
+    r = check_score_from_eps(lambda eps, t, s, xt: -eps / s.at(s.sigmas, t, xt))
+    assert not r and "VE" in r.message
+    assert check_pf_ode_drift(lambda x, t, s, sde: sde.drift(x, t) - 0.5 * sde.diffusion(t)[:, None] ** 2 * s)
+    r = check_pf_ode_drift(lambda x, t, s, sde: sde.drift(x, t) - sde.diffusion(t)[:, None] ** 2 * s)
+    assert not r and "reverse SDE" in r.message

@@ -69,3 +69,10 @@ def test_mlp_shapes_and_batch_independence():
     out = m(x, t)
     assert out.shape == x.shape
     assert torch.allclose(m(x[2:3], t[2:3]), out[2:3], atol=1e-6)
+
+
+def test_fixed_level_score_is_the_same_formula():
+    mix = toy.ring()
+    x = 3 * torch.randn(100, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for a, b in [(1.0, 0.0), (1.0, 0.5), (0.3, 0.9)]:
+        assert torch.allclose(mix.fixed_level_score(a, b)(x), mix.score(x, a, b), atol=1e-12)

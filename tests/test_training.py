@@ -77,3 +77,11 @@ def test_elbo_weight_is_the_lectures_formula():
     b, a, ab = s.betas[t], s.alphas[t], s.alpha_bars[t]
     assert torch.isclose(w[t], (1 - a) ** 2 / (2 * b * a * (1 - ab)))
     # the exact ε gives a lower ELBO term than a wrong one
+
+
+def test_float64_samplers_drive_a_float32_network():
+    s = schedules.linear(20)
+    f = de.as_eps_fn(de.MLPDenoiser().eval(), s)
+    out = f(torch.randn(4, 2, dtype=torch.float64), torch.full((4,), 5))
+    assert out.dtype == torch.float64
+    assert de.ddim_sample(f, torch.randn(4, 2, dtype=torch.float64), s, steps=4).dtype == torch.float64

@@ -1,0 +1,137 @@
+"""Lesson 04 — Langevin and annealed Langevin dynamics, animated, with the mode weights measured.
+
+A run is computed when a parameter slider is released (cached, so going back is free); the frame slider
+and the Play button only draw.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ..plotting import DATA, MODEL, show, use_style
+from ..samplers import Recorder, annealed_langevin, langevin
+from ..score import geometric_sigmas
+from ._base import live, player
+
+N_FRAMES = 40
+
+
+def _start(n: int, box: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(n, 2, generator=g, dtype=torch.float64) - 0.5) * 2 * box
+
+
+def mode_fractions(mixture, x: torch.Tensor) -> np.ndarray:
+    k = mixture.posterior_labels(x).argmax(1)
+    return (torch.bincount(k, minlength=len(mixture.weights)).double() / x.shape[0]).numpy()
+
+
+class single_thread:
+    """Tiny tensors are faster on one thread: the per-op cost, not the arithmetic, dominates."""
+
+    def __enter__(self):
+        self.n = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.n)
+
+
+def run_langevin(mixture, step_size: float, n_steps: int, n: int = 400, box: float = 6.0, seed: int = 0):
+    """Plain Langevin from a uniform start with the exact score: (frames, labels, σ per frame)."""
+    x0 = _start(n, box, seed)
+    rec = Recorder(every=max(1, n_steps // N_FRAMES), start=x0)
+    with single_thread():
+        langevin(mixture.fixed_level_score(), x0, step_size=step_size, n_steps=n_steps,
+                 generator=torch.Generator().manual_seed(seed + 1), callback=rec)
+    return [f.numpy() for f in rec.frames], ["start"] + [f"step {t}" for t in rec.times[1:]], [0.0] * len(rec.frames)
+
+
+def run_annealed(mixture, levels: int, sigma_max: float, sigma_min: float, steps_per_level: int,
+                 step_ratio: float = 0.1, n: int = 400, box: float = 6.0, seed: int = 0):
+    """Annealed Langevin (step α_i = step_ratio·σ_i², i.e. Song & Ermon's ε = step_ratio·σ_L²)."""
+    sig = geometric_sigmas(sigma_max, sigma_min, levels)
+    x0 = _start(n, box, seed)
+    total = levels * steps_per_level
+    rec = Recorder(every=max(1, total // N_FRAMES), start=x0)
+    sig_of_frame = [float(sig[0])]
+
+    def cb(d):
+        rec(d)
+        if len(rec.frames) > len(sig_of_frame):
+            sig_of_frame.append(d["t"])
+
+    per_level = {float(s): mixture.fixed_level_score(1.0, float(s)) for s in sig}
+    with single_thread():
+        annealed_langevin(lambda x, s: per_level[float(s[0])](x), x0, sig, step_size=step_ratio * float(sig[-1]) ** 2,
+                          steps_per_level=steps_per_level, generator=torch.Generator().manual_seed(seed + 1),
+                          callback=cb)
+    labels = ["start"] + [f"σ = {s:.3g}" for s in sig_of_frame[1:]]
+    return [f.numpy() for f in rec.frames], labels, sig_of_frame
+
+
+def draw_particles(mixture, x: np.ndarray, title: str, sigma: float = 0.0, lim: float = 6.0):
+    use_style()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
+    xs = np.linspace(-lim, lim, 120)
+    grid = torch.cartesian_prod(torch.tensor(xs), torch.tensor(xs))
+    dens = mixture.log_prob(grid, 1.0, sigma).exp().reshape(120, 120).T.numpy()
+    a.contourf(xs, xs, dens, levels=10, cmap="Blues", alpha=0.55)
+    a.scatter(x[:, 0], x[:, 1], s=5, c=MODEL, alpha=0.6, lw=0)
+    a.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
+    k = len(mixture.weights)
+    frac = mode_fractions(mixture, torch.as_tensor(x))
+    pos = np.arange(k)
+    b.bar(pos - 0.2, mixture.weights.numpy(), 0.4, color=DATA, label="true weight")
+    b.bar(pos + 0.2, frac, 0.4, color=MODEL, label="particles")
+    b.set(xticks=pos, xticklabels=[f"mode {i}" for i in pos], ylim=(0, 1), title="mass per mode")
+    b.legend(loc="upper right")
+    fig.subplots_adjust(left=0.05, right=0.97, bottom=0.1, top=0.9, wspace=0.25)
+    show(fig)
+
+
+def _explorer(mixture, compute, params: dict, lim: float):
+    cache = lru_cache(maxsize=32)(lambda *vals: compute(**dict(zip(params, vals))))
+    play, frame, frame_box = player(N_FRAMES + 1, description="frame")
+
+    def draw(frame, **kw):
+        frames, labels, sigmas = cache(*[kw[k] for k in params])
+        i = min(frame, len(frames) - 1)
+        draw_particles(mixture, frames[i], labels[i], sigmas[i], lim)
+
+    box = live(draw, {"frame": frame, **params}, header=W.VBox([W.HBox(list(params.values())), frame_box]),
+               busy_text="running the sampler…")
+    box.controls = {"frame": frame, "play": play, **params}
+    box.compute = cache
+    return box
+
+
+def langevin_explorer(mixture, n: int = 400, lim: float = 6.0):
+    """Sliders: step size ε and number of steps. Watch where the particles end up, and in what proportions."""
+    params = dict(step_size=W.FloatLogSlider(value=0.01, base=10, min=-3, max=0, step=0.25, description="step ε",
+                                             continuous_update=False),
+                  n_steps=W.IntSlider(value=400, min=10, max=1000, step=10, description="steps",
+                                      continuous_update=False))
+    return _explorer(mixture, lambda step_size, n_steps: run_langevin(mixture, step_size, n_steps, n, lim), params, lim)
+
+
+def annealed_explorer(mixture, n: int = 400, lim: float = 6.0):
+    """Sliders: number of noise levels, σ_max, σ_min, steps per level."""
+    params = dict(levels=W.IntSlider(value=10, min=1, max=20, description="levels L", continuous_update=False),
+                  sigma_max=W.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.1, description="σ_max",
+                                             continuous_update=False),
+                  sigma_min=W.FloatLogSlider(value=0.01, base=10, min=-2.5, max=-0.5, step=0.1, description="σ_min",
+                                             continuous_update=False),
+                  steps_per_level=W.IntSlider(value=50, min=5, max=200, step=5, description="steps/level",
+                                              continuous_update=False))
+
+    def compute(levels, sigma_max, sigma_min, steps_per_level):
+        if levels > 1 and sigma_min >= sigma_max:
+            sigma_min = sigma_max / 10
+        return run_annealed(mixture, levels, sigma_max, sigma_min, steps_per_level, n=n, box=lim)
+
+    return _explorer(mixture, compute, params, lim)

@@ -1,0 +1,51 @@
+"""Lesson 05 — reverse SDE and probability-flow ODE from the same starting points, side by side."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .. import sde as S
+from ..plotting import show, use_style
+from ..samplers import Recorder, probability_flow_ode, reverse_sde_sample
+from ._base import live, player
+
+N_FRAMES = 40
+
+
+def sde_ode_paths(score_fn, sde, n: int = 300, steps: int = 200, seed: int = 0):
+    """Frames of both samplers (each a list of (n, 2) arrays) and the time of each frame."""
+    g = torch.Generator().manual_seed(seed)
+    x_T = sde.prior((n, 2), g, torch.float64)
+    ts = S.time_grid(sde, steps)
+    every = max(1, steps // N_FRAMES)
+    rec_sde, rec_ode = Recorder(every, start=x_T), Recorder(every, start=x_T)
+    reverse_sde_sample(score_fn, x_T, sde, ts, generator=g, callback=rec_sde)
+    probability_flow_ode(score_fn, x_T, sde, ts, method="euler", callback=rec_ode)
+    times = [1.0] + [float(t) for t in rec_ode.times[1:]]
+    return [f.numpy() for f in rec_sde.frames], [f.numpy() for f in rec_ode.frames], times
+
+
+def sde_vs_ode(score_fn, sde, background=None, n: int = 300, steps: int = 200, trails: int = 12, lim: float = 3.5):
+    """Play the two samplers together; thin lines follow the same ``trails`` particles in both."""
+    sde_frames, ode_frames, times = sde_ode_paths(score_fn, sde, n, steps)
+    A, B = np.stack(sde_frames), np.stack(ode_frames)
+
+    def draw(frame):
+        use_style()
+        fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.6))
+        for ax, arr, name, color in ((axes[0], A, "reverse SDE (stochastic)", "#d62728"),
+                                     (axes[1], B, "probability-flow ODE (deterministic)", "#9467bd")):
+            if background is not None:
+                background(ax)
+            ax.scatter(arr[frame, :, 0], arr[frame, :, 1], s=4, c=color, alpha=0.5, lw=0)
+            for j in range(trails):
+                ax.plot(arr[: frame + 1, j, 0], arr[: frame + 1, j, 1], lw=0.8, alpha=0.6)
+            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"{name}\nt = {times[frame]:.3f}")
+        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.86, wspace=0.15)
+        show(fig)
+
+    play, slider, controls = player(len(times), description="frame")
+    box = live(draw, {"frame": slider}, header=controls)
+    box.controls = {"frame": slider, "play": play}
+    return box
