@@ -97,3 +97,37 @@ def load_extra(path) -> dict:
     """Tensors stored beside the weights with ``save(..., extra_tensors=...)``."""
     st_path, _ = _paths(path)
     return {k[len("extra."):]: v for k, v in load_file(str(st_path)).items() if k.startswith("extra.")}
+
+
+def save_training(path, result, step: int, meta: dict | None = None) -> Path:
+    """A resumable training state: weights, EMA weights and the AdamW moments (safetensors), and the step,
+    loss history and optimiser settings (JSON). Written atomically, so a crash leaves the previous state."""
+    opt = result.optimizer_state or {"state": {}, "param_groups": []}
+    extra = {f"ema.{k}": v for k, v in result.ema.state_dict().items()}
+    for idx, st in opt["state"].items():
+        for name, v in st.items():
+            extra[f"opt.{idx}.{name}"] = v if torch.is_tensor(v) else torch.tensor(v)
+    info = {"step": step, "losses": result.losses, "seconds": result.seconds,
+            "param_groups": [{k: v for k, v in g.items()} for g in opt["param_groups"]], **(meta or {})}
+    return save(path, result.model, meta=info, extra_tensors=extra)
+
+
+def load_training(path, device="cpu"):
+    """Rebuild a ``TrainResult`` and the step it reached from ``save_training``'s files."""
+    from .train import TrainResult
+
+    model = load(path, device=device)
+    model.train()
+    extra = load_extra(path)
+    ema = load(path, device=device)
+    ema.load_state_dict({k[4:]: v for k, v in extra.items() if k.startswith("ema.")})
+    state: dict = {}
+    for k, v in extra.items():
+        if k.startswith("opt."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
+    meta = model.meta
+    opt_state = {"state": state, "param_groups": meta.get("param_groups", [])} if state else None
+    result = TrainResult(model, ema.requires_grad_(False), list(meta.get("losses", [])),
+                         meta.get("seconds", 0.0), str(device), opt_state)
+    return result, int(meta.get("step", 0))

@@ -55,3 +55,53 @@ def mixture_nll(mixture, x: torch.Tensor) -> float:
     It rewards collapsing onto the densest mode, so read it next to a distance, never alone.
     """
     return float(-mixture.log_prob(x.detach().cpu()).mean())
+
+
+# --- images: measured with an independent clean classifier ------------------------------------------
+@torch.no_grad()
+def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500):
+    """Predicted labels and penultimate features of a ``DigitClassifier`` for (N, 1, 28, 28) images."""
+    dev = next(classifier.parameters()).device
+    classifier.eval()
+    preds, feats = [], []
+    for i in range(0, images.shape[0], batch):
+        f = classifier.features(images[i:i + batch].to(dev).float())
+        feats.append(f.double().cpu())
+        preds.append(classifier.head(f).argmax(1).cpu())
+    return torch.cat(preds), torch.cat(feats)
+
+
+def conditional_accuracy(classifier, images: torch.Tensor, requested: torch.Tensor) -> float:
+    """How often the independent classifier agrees with the label the sampler was asked for."""
+    preds, _ = classifier_outputs(classifier, images)
+    return float((preds == requested.cpu()).double().mean())
+
+
+def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
+    vals, vecs = torch.linalg.eigh((m + m.T) / 2)
+    return (vecs * vals.clamp(min=0).sqrt()) @ vecs.T
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2(Σ_a^½ Σ_b Σ_a^½)^½) between Gaussian fits of two feature sets.
+
+    In the feature space of *our* MNIST classifier: a course metric, not comparable with Inception FID.
+    """
+    a, b = feats_a.double(), feats_b.double()
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(a.shape[0], b.shape[0]) < 2:
+        raise ValueError("feature sets must be (n, d) with the same d and n >= 2")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    ca, cb = torch.cov(a.T), torch.cov(b.T)
+    ra = _sqrtm_psd(ca)
+    cross = _sqrtm_psd(ra @ cb @ ra)
+    return float(((mu_a - mu_b) ** 2).sum() + torch.trace(ca + cb - 2 * cross))
+
+
+def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean within-class spread of features (average distance to the class mean): falls as guidance grows."""
+    out = []
+    for c in labels.unique():
+        f = feats[labels == c].double()
+        if f.shape[0] > 1:
+            out.append((f - f.mean(0)).norm(dim=1).mean())
+    return float(torch.stack(out).mean()) if out else 0.0

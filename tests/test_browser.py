@@ -38,3 +38,19 @@ def test_score_field_noise_slider_redraws_the_field(tmp_path):
         wait_for_change(page, figure, before)
         assert handle.get_attribute("aria-valuenow") != start
         page.screenshot(path=str(tmp_path / "score_field.png"))
+
+
+def test_cfg_slider_regenerates_the_digits(tmp_path):
+    require_browser()
+    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
+        open_and_run_all(page, base, token, "07_guidance.ipynb", timeout_ms=400_000)
+        handle = slider(page, "w")
+        handle.wait_for(timeout=60_000)
+        handle.scroll_into_view_if_needed()
+        figure = figure_of(handle)
+        before = figure.get_attribute("src")
+        assert handle.get_attribute("aria-valuenow") == "3.0"
+        drag(page, handle, 120)
+        wait_for_change(page, figure, before, timeout_s=120)
+        assert float(handle.get_attribute("aria-valuenow")) > 3.0
+        page.screenshot(path=str(tmp_path / "cfg_slider.png"))

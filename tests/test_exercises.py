@@ -72,3 +72,13 @@ def test_score_lesson_checkers_pass_references_and_name_mistakes():
     assert check_pf_ode_drift(lambda x, t, s, sde: sde.drift(x, t) - 0.5 * sde.diffusion(t)[:, None] ** 2 * s)
     r = check_pf_ode_drift(lambda x, t, s, sde: sde.drift(x, t) - sde.diffusion(t)[:, None] ** 2 * s)
     assert not r and "reverse SDE" in r.message
+
+
+def test_cfg_checker():
+    from diffedu.exercises import check_cfg
+
+    assert check_cfg(lambda u, c, w: u + w * (c - u))
+    r = check_cfg(lambda u, c, w: (1 + w) * c - w * u)
+    assert not r and "Ho & Salimans" in r.message
+    r = check_cfg(lambda u, c, w: c + w * (u - c))
+    assert not r and "swapped" in r.message

@@ -85,3 +85,15 @@ def test_float64_samplers_drive_a_float32_network():
     out = f(torch.randn(4, 2, dtype=torch.float64), torch.full((4,), 5))
     assert out.dtype == torch.float64
     assert de.ddim_sample(f, torch.randn(4, 2, dtype=torch.float64), s, steps=4).dtype == torch.float64
+
+
+def test_frechet_distance_matches_the_closed_form_for_gaussians():
+    g = torch.Generator().manual_seed(0)
+    n, d = 20000, 3
+    a = torch.randn(n, d, generator=g, dtype=torch.float64)
+    b = 2.0 * torch.randn(n, d, generator=g, dtype=torch.float64) + 1.0
+    # N(0, I) vs N(1, 4I): |μ|² = d, trace term d(1 + 4 − 2·2) = d  → 2d
+    assert abs(metrics.frechet_distance(a, b) - 2 * d) < 0.15
+    assert metrics.frechet_distance(a, a) < 1e-6
+    with pytest.raises(ValueError, match="feature sets"):
+        metrics.frechet_distance(a, b[:, :2])

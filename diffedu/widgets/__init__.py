@@ -1,9 +1,11 @@
 """Interactive figures for the lessons (ipywidgets + matplotlib)."""
+from .digits import cfg_explorer, digit_forward
 from .forward import forward_animation, trajectory_player
+from .guidance2d import guidance_vectors
 from .langevin import annealed_explorer, langevin_explorer
 from .schedule import schedule_explorer
 from .score import score_field
 from .sde import sde_vs_ode
 
 __all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
-           "annealed_explorer", "sde_vs_ode"]
+           "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors"]

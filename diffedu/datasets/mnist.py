@@ -1,0 +1,84 @@
+"""MNIST (LeCun, Cortes & Burges) from its original IDX files, as tensors scaled to [−1, 1].
+
+    images, labels = mnist.load("train")    # (60000, 1, 28, 28) float32 in [−1, 1], (60000,) int64
+
+IDX format: a big-endian header (magic 2051 for images, 2049 for labels, then the sizes) followed by the
+raw uint8 data. The content of every file is verified against the canonical sha256 before use.
+"""
+from __future__ import annotations
+
+import gzip
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._fetch import fetch
+
+MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+]
+
+FILES = {  # name: sha256 of the uncompressed file
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+SPLITS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+          "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+
+
+def parse_idx(data: bytes) -> np.ndarray:
+    """Parse an IDX file's bytes (uint8 data only) into an array, checking the header against the size."""
+    if len(data) < 4:
+        raise ValueError("not an IDX file: shorter than its 4-byte magic number")
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise ValueError(f"not an unsigned-byte IDX file (magic bytes {data[:4].hex()})")
+    if ndim < 1 or len(data) < 4 + 4 * ndim:
+        raise ValueError(f"IDX header truncated (ndim={ndim})")
+    shape = struct.unpack(f">{ndim}I", data[4: 4 + 4 * ndim])
+    n = int(np.prod(shape))
+    body = data[4 + 4 * ndim:]
+    if len(body) != n:
+        raise ValueError(f"IDX body holds {len(body)} bytes, header {shape} promises {n}")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return parse_idx(f.read())
+
+
+@lru_cache(maxsize=4)
+def _load(split: str, root, download: bool, mirrors: tuple, local_copies: bool):
+    img_name, lab_name = SPLITS[split]
+    images = read_idx(fetch("mnist", img_name, FILES[img_name], list(mirrors), root, download, local_copies))
+    labels = read_idx(fetch("mnist", lab_name, FILES[lab_name], list(mirrors), root, download, local_copies))
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"MNIST {split}: images {images.shape} and labels {labels.shape} do not match")
+    x = torch.from_numpy(images.copy()).float().div_(127.5).sub_(1.0).unsqueeze(1)  # (N, 1, 28, 28) in [−1, 1]
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+def load(split: str = "train", root=None, download: bool = True, mirrors=None, local_copies: bool = True):
+    """Images (N, 1, 28, 28) in [−1, 1] and labels (N,) for split "train" (60,000) or "test" (10,000).
+
+    Looks in ``root``, $DIFFEDU_DATA/mnist, the repository's datasets/mnist, then the cache, and downloads
+    from ``mirrors`` when none holds valid files (see ``datasets/README.md``).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    x, y = _load(split, None if root is None else str(root), download, tuple(mirrors or MIRRORS), local_copies)
+    return x.clone(), y.clone()
+
+
+def to_image(x: torch.Tensor) -> np.ndarray:
+    """[−1, 1] tensors (…, 1, H, W) → uint8-range floats in [0, 1] for plotting."""
+    return ((x.detach().cpu().float().clamp(-1, 1) + 1) / 2).squeeze(-3).numpy()

@@ -1,0 +1,146 @@
+"""A small U-Net denoiser ε_θ(x_t, t, y), drawn as in the lecture (Ho et al. 2020; Dhariwal & Nichol 2021).
+
+    input ─ conv ─┬─ [ResBlock × n] ─ down ─┬─ … ─ [ResBlock, Attention, ResBlock] (middle) ─ … ─ up ─┬─ conv ─ ε̂
+                  └──────── skip ───────────┴────────── concatenated on the way up ─────────────────┘
+
+* ResBlock: GroupNorm → SiLU → conv, plus the (time + class) embedding projected and added, GroupNorm →
+  SiLU → dropout → conv, and a residual connection.
+* The embedding: sinusoidal(t) → MLP, plus a learned class embedding (summed, as the lecture says most
+  models do). Class index ``num_classes`` is the "null" label used for classifier-free guidance.
+* Self-attention at the resolutions listed in ``attn_resolutions`` (7×7 for MNIST).
+
+Shapes for MNIST with the defaults: (B, 1, 28, 28) → 32 ch @28 → 64 ch @14 → 64 ch @7 → back to (B, 1, 28, 28).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .embedding import TimeEmbedding
+from .registry import register
+
+
+@dataclass
+class UNetConfig:
+    image_size: int = 28
+    in_channels: int = 1
+    base_channels: int = 32
+    channel_mults: tuple = (1, 2, 2)
+    num_res_blocks: int = 1
+    attn_resolutions: tuple = (7,)
+    num_classes: int = 10            # 0 for an unconditional model
+    dropout: float = 0.1
+    groups: int = 8
+
+    def __post_init__(self):
+        self.channel_mults, self.attn_resolutions = tuple(self.channel_mults), tuple(self.attn_resolutions)
+        if self.image_size % (2 ** (len(self.channel_mults) - 1)):
+            raise ValueError(f"image_size {self.image_size} must be divisible by 2^(levels−1)")
+        if any(self.base_channels * m % self.groups for m in self.channel_mults):
+            raise ValueError("every level's channel count must be divisible by groups")
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, emb_dim: int, dropout: float, groups: int):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups, cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, cout)
+        self.norm2, self.conv2 = nn.GroupNorm(groups, cout), nn.Conv2d(cout, cout, 3, padding=1)
+        self.drop = nn.Dropout(dropout)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        nn.init.zeros_(self.conv2.weight)  # each block starts as the identity: stable early training
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x, emb):                                   # x: (B, cin, H, W), emb: (B, emb_dim)
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb(F.silu(emb))[:, :, None, None]           # the embedding, added in every block
+        h = self.conv2(self.drop(F.silu(self.norm2(h))))
+        return self.skip(x) + h
+
+
+class Attention(nn.Module):
+    """Single-head self-attention over the H·W positions of a feature map."""
+
+    def __init__(self, ch: int, groups: int):
+        super().__init__()
+        self.norm, self.qkv, self.out = nn.GroupNorm(groups, ch), nn.Conv2d(ch, 3 * ch, 1), nn.Conv2d(ch, ch, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(B, 3, C, H * W).transpose(-1, -2).unbind(1)  # (B, HW, C) each
+        h = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]       # (B, HW, C)
+        return x + self.out(h.transpose(-1, -2).reshape(B, C, H, W))
+
+
+@register
+class UNet(nn.Module):
+    def __init__(self, **config):
+        super().__init__()
+        cfg = UNetConfig(**config)
+        self.config = asdict(cfg)
+        self.num_classes = cfg.num_classes
+        ch = [cfg.base_channels * m for m in cfg.channel_mults]
+        self.time = TimeEmbedding(cfg.base_channels)
+        emb_dim = self.time.out_dim
+        self.label = nn.Embedding(cfg.num_classes + 1, emb_dim) if cfg.num_classes else None
+        block = lambda a, b: ResBlock(a, b, emb_dim, cfg.dropout, cfg.groups)  # noqa: E731
+
+        self.inp = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
+        self.down, skips, c, res = nn.ModuleList(), [ch[0]], ch[0], cfg.image_size
+        for i, cout in enumerate(ch):
+            for _ in range(cfg.num_res_blocks):
+                self.down.append(nn.ModuleList([block(c, cout), Attention(cout, cfg.groups)
+                                                if res in cfg.attn_resolutions else nn.Identity()]))
+                c = cout
+                skips.append(c)
+            if i < len(ch) - 1:
+                self.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1))   # downsample ×2
+                skips.append(c)
+                res //= 2
+        self.mid = nn.ModuleList([block(c, c), Attention(c, cfg.groups), block(c, c)])
+        self.up = nn.ModuleList()
+        for i, cout in reversed(list(enumerate(ch))):
+            for _ in range(cfg.num_res_blocks + 1):
+                self.up.append(nn.ModuleList([block(c + skips.pop(), cout), Attention(cout, cfg.groups)
+                                              if res in cfg.attn_resolutions else nn.Identity()]))
+                c = cout
+            if i > 0:
+                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                             nn.Conv2d(c, c, 3, padding=1)))       # upsample ×2
+                res *= 2
+        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, c), nn.SiLU(), nn.Conv2d(c, cfg.in_channels, 3, padding=1))
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
+
+    def embed(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        emb = self.time(t)
+        if self.label is not None:
+            if y is None:  # unconditional: the learned null class
+                y = torch.full((t.shape[0],), self.num_classes, dtype=torch.long, device=t.device)
+            emb = emb + self.label(y)
+        return emb
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.config["in_channels"]:
+            raise ValueError(f"x must be (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
+        emb = self.embed(t, y)
+        h = self.inp(x)
+        hs = [h]
+        for layer in self.down:
+            if isinstance(layer, nn.ModuleList):
+                h = layer[1](layer[0](h, emb))
+            else:
+                h = layer(h)
+            hs.append(h)
+        h = self.mid[2](self.mid[1](self.mid[0](h, emb)), emb)
+        for layer in self.up:
+            if isinstance(layer, nn.ModuleList):
+                h = layer[1](layer[0](torch.cat([h, hs.pop()], dim=1), emb))
+            else:
+                h = layer(h)
+        return self.out(h)
