@@ -32,15 +32,15 @@ RECIPES = {
     "ring8-ncsn": dict(kind="ncsn", data="ring8", sigma_max=3.0, sigma_min=0.03, levels=10, steps=10000,
                        batch=512, lr=2e-3, model=dict(hidden=128, depth=3, emb_dim=32), n_data=50000, seed=0),
     # class-conditional MNIST U-Net; labels dropped 10% of the time so it also learns p(x) (for CFG)
-    "mnist-unet": dict(kind="ddpm-image", data="mnist", schedule="cosine", T=1000, steps=4000, batch=64, lr=1e-3,
+    "mnist-unet": dict(kind="ddpm-image", data="mnist", schedule="cosine", T=1000, steps=2500, batch=64, lr=1e-3,
                        ema_decay=0.999, p_uncond=0.1, model=dict(base_channels=32, channel_mults=(1, 2, 2),
                        num_res_blocks=1, attn_resolutions=(7,), num_classes=10, dropout=0.1), seed=0,
                        save_dtype="float16"),
     # an independent clean classifier, used only to measure samples (accuracy, Fréchet distance)
-    "mnist-classifier": dict(kind="classifier", data="mnist", steps=3000, batch=128, lr=2e-3, ema_decay=0.999,
+    "mnist-classifier": dict(kind="classifier", data="mnist", steps=1200, batch=128, lr=2e-3, ema_decay=0.999,
                              model=dict(width=32, features=128), seed=1, save_dtype="float32"),
     # f_φ(y | x_t, t) for classifier guidance, on the U-Net's schedule
-    "mnist-noisy-classifier": dict(kind="noisy-classifier", data="mnist", schedule="cosine", T=1000, steps=3000,
+    "mnist-noisy-classifier": dict(kind="noisy-classifier", data="mnist", schedule="cosine", T=1000, steps=1500,
                                    batch=128, lr=2e-3, ema_decay=0.999, model=dict(base_channels=32), seed=2,
                                    save_dtype="float32"),
 }
@@ -148,11 +148,12 @@ def train_recipe(name: str, steps: int | None = None, progress: bool = True, dev
 
 
 @torch.no_grad()
-def classifier_accuracy(model, name: str, t: int | None = None) -> float:
-    """Test-set accuracy of a clean classifier, or of a noisy one at timestep t (default: on clean x_0 ≈ t=1)."""
+def classifier_accuracy(model, name: str, t: int | None = None, n: int | None = None) -> float:
+    """Test-set accuracy (first n test images) of a clean classifier, or of a noisy one at timestep t."""
     from .datasets import mnist
 
     x, y = mnist.load("test")
+    x, y = x[:n], y[:n]
     dev = next(model.parameters()).device
     model.eval()
     correct = 0

@@ -1,4 +1,4 @@
-"""The lessons' widgets in a real browser: run the notebook in JupyterLab, move a slider, see the figure change."""
+"""The lessons' widgets in a real browser: run a notebook in JupyterLab, move a slider, see its figure change."""
 import pytest
 
 from jupyterlab_browser import (browser_page, drag, figure_of, jupyterlab, open_and_run_all, require_browser,
@@ -6,51 +6,29 @@ from jupyterlab_browser import (browser_page, drag, figure_of, jupyterlab, open_
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+CASES = [  # notebook, slider label, which slider with that label, drag in px, the value it starts at
+    pytest.param("01_forward_process.ipynb", "T", 0, -120, "1000.0", id="schedule-explorer"),
+    pytest.param("03_score_matching.ipynb", "σ", 1, 150, None, id="score-field"),  # #0 has a single level
+    pytest.param("07_guidance.ipynb", "w", 0, 120, "3.0", id="cfg-scale"),
+]
 
-def test_schedule_explorer_slider_redraws_the_figure(tmp_path):
+
+@pytest.mark.parametrize("notebook, label, nth, dx, start", CASES)
+def test_slider_redraws_its_figure(tmp_path, notebook, label, nth, dx, start):
     require_browser()
     with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
-        open_and_run_all(page, base, token, "01_forward_process.ipynb")
-        handle = slider(page, "T")
+        open_and_run_all(page, base, token, notebook, timeout_ms=400_000)
+        handle = slider(page, label, nth)
         handle.wait_for(timeout=60_000)
         handle.scroll_into_view_if_needed()
         figure = figure_of(handle)
-        before = figure.get_attribute("src")
-        assert handle.get_attribute("aria-valuenow") == "1000.0"
-        drag(page, handle, -120)
-        after = wait_for_change(page, figure, before)
-        assert float(handle.get_attribute("aria-valuenow")) < 1000
-        assert after != before
-        page.screenshot(path=str(tmp_path / "schedule_explorer.png"))
-
-
-def test_score_field_noise_slider_redraws_the_field(tmp_path):
-    require_browser()
-    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
-        open_and_run_all(page, base, token, "03_score_matching.ipynb")
-        handle = slider(page, "σ", nth=1)  # the multi-scale field (the first one has a single level)
-        handle.wait_for(timeout=60_000)
-        handle.scroll_into_view_if_needed()
-        figure = figure_of(handle)
-        before = figure.get_attribute("src")
-        start = handle.get_attribute("aria-valuenow")
-        drag(page, handle, 150)
-        wait_for_change(page, figure, before)
-        assert handle.get_attribute("aria-valuenow") != start
-        page.screenshot(path=str(tmp_path / "score_field.png"))
-
-
-def test_cfg_slider_regenerates_the_digits(tmp_path):
-    require_browser()
-    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
-        open_and_run_all(page, base, token, "07_guidance.ipynb", timeout_ms=400_000)
-        handle = slider(page, "w")
-        handle.wait_for(timeout=60_000)
-        handle.scroll_into_view_if_needed()
-        figure = figure_of(handle)
-        before = figure.get_attribute("src")
-        assert handle.get_attribute("aria-valuenow") == "3.0"
-        drag(page, handle, 120)
-        wait_for_change(page, figure, before, timeout_s=120)
-        assert float(handle.get_attribute("aria-valuenow")) > 3.0
-        page.screenshot(path=str(tmp_path / "cfg_slider.png"))
+        before_src, before_value = figure.get_attribute("src"), handle.get_attribute("aria-valuenow")
+        if start is not None:
+            assert before_value == start
+        drag(page, handle, dx)
+        wait_for_change(page, figure, before_src, timeout_s=120)
+        after_value = handle.get_attribute("aria-valuenow")
+        assert after_value != before_value
+        if start is not None:  # moved the way it was dragged
+            assert (float(after_value) > float(before_value)) == (dx > 0)
+        page.screenshot(path=str(tmp_path / f"{notebook}.png"))
