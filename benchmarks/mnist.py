@@ -5,7 +5,7 @@
 
 Targets: CFG w = 3 with DDIM-50 → ≥ 98 % conditional accuracy over 1,000 samples; DDIM-50 within 10 % of
 DDPM-1000 on the Fréchet distance in the clean classifier's features; and the clean classifier itself
-≥ 99 % on the test set. On a CPU, DDPM-1000 is the expensive part: the comparison uses 200 samples at w = 1
+≥ 99 % on the test set. On a CPU, DDPM-1000 is the expensive part: the comparison uses 100 samples at w = 1
 (one network pass per step); pass --device cuda to afford more.
 """
 import argparse
@@ -56,7 +56,7 @@ def quality():
     print(f"\ntarget 1: CFG w = 3, DDIM-50, {a.n} samples: conditional accuracy {acc3:.2%} (target ≥ 98 %: "
           f"{'met' if acc3 >= 0.98 else 'NOT met'}); {sec3:.0f} s on {dev.type}")
 
-    n_sweep = min(a.n, 300)
+    n_sweep = min(a.n, 200)
     print(f"\nguidance sweep, DDIM-50, {n_sweep} samples (Fréchet floor at this n: "
           f"{metrics.frechet_distance(real2[:n_sweep], real[:n_sweep]):.2f})")
     print(f"{'w':>4s} {'accuracy':>9s} {'Fréchet':>8s} {'diversity':>9s}")
@@ -64,7 +64,7 @@ def quality():
         acc, fd, div, _ = _measure(unet, clf, sched, real, n_sweep, float(w), "ddim")
         print(f"{w:4d} {acc:9.2%} {fd:8.2f} {div:9.2f}")
 
-    n_cmp = min(a.n, 200)
+    n_cmp = min(a.n, 100)
     d = _measure(unet, clf, sched, real, n_cmp, 1.0, "ddim")
     p = _measure(unet, clf, sched, real, n_cmp, 1.0, "ddpm")
     print(f"\ntarget 2: DDIM-50 vs DDPM-1000, w = 1, {n_cmp} samples each (same noise, Fréchet to the same real set):")
