@@ -5,6 +5,8 @@
 Same trained ε-network (ring8-mlp), same starting noise; distance = sliced W2 to fresh data divided by the
 noise floor (1.0 = indistinguishable from real samples at this sample size).
 """
+import argparse
+
 import torch
 
 import diffedu as de
@@ -16,7 +18,11 @@ from diffedu.samplers import ddim_sample, probability_flow_ode, reverse_sde_samp
 ring, sched, vp = toy.ring(), schedules.linear(1000), S.VPSDE()
 eps_net = de.as_eps_fn(pretrained("ring8-mlp"), sched)
 score = S.score_fn_from_eps(eps_net, vp)
-n, seeds, nfes = 4000, 3, [10, 20, 50, 100, 200]
+ap = argparse.ArgumentParser()
+ap.add_argument("--n", type=int, default=4000)
+ap.add_argument("--seeds", type=int, default=3)
+args = ap.parse_args()
+n, seeds, nfes = args.n, args.seeds, [10, 20, 50, 100, 200]
 floor, _ = metrics.noise_floor(ring.sample, n, repeats=10)
 methods = {
     "DDPM (ancestral)": lambda x, k, g: ddim_sample(eps_net, x, sched, steps=k, eta=1.0, generator=g),
