@@ -110,12 +110,12 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
     if resume_from is not None and Path(resume_from).with_suffix(".json").exists():
         result, start = checkpoint.load_training(resume_from, device=device or "cpu")
     model = result.model if result is not None else build()
+    total = steps or r["steps"]
     on_step = None
     if checkpoint_every and resume_from is not None:
         def on_step(step, res):
             if step % checkpoint_every == 0 or step == total:
                 checkpoint.save_training(resume_from, res, step, {"recipe": name})
-    total = steps or r["steps"]
     return train(model, loss_fn, tensor_batches(x, r["batch"], y), steps=total, lr=r["lr"],
                  ema_decay=r["ema_decay"], seed=r["seed"], progress=progress, device=device, result=result,
                  start_step=start, on_step=on_step, **overrides)

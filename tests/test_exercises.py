@@ -57,7 +57,6 @@ def test_an_unknown_mistake_still_fails():
 def test_score_lesson_checkers_pass_references_and_name_mistakes():
     import math
 
-    from diffedu import sde as S
     from diffedu.exercises import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
 
     assert check_dsm_target(lambda xn, x, s: -(xn - x) / s**2)

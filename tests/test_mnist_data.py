@@ -2,7 +2,6 @@
 import functools
 import gzip
 import http.server
-import shutil
 import struct
 import threading
 from pathlib import Path

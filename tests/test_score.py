@@ -1,5 +1,4 @@
 """Score matching, Langevin and the SDE/ODE samplers, all checked against exact answers."""
-import math
 
 import pytest
 import torch

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipywidgets as W
 
-from ..config import FAST
 
 
 def player(n_frames: int, interval_ms: int = 120, description: str = "step", value: int = 0):
@@ -41,7 +40,3 @@ def live(draw, controls: dict, header=None, busy_text: str | None = None):
     box = W.VBox(parts + ([status] if busy_text else []) + [out])
     box.output = out  # for tests and notebooks that want the figure area
     return box
-
-
-def frames_default(full: int, fast: int) -> int:
-    return fast if FAST else full
