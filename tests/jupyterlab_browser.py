@@ -146,8 +146,19 @@ def figure_of(handle):
 
 
 def drag(page, handle, dx: float) -> None:
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    """Drag ``handle`` by dx pixels, once it is really under the pointer: JupyterLab's windowed notebook can
+    move a cell again after Playwright scrolled it into view (seen as a drag that missed its slider)."""
+    for _ in range(30):
+        handle.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        box = handle.bounding_box()
+        if box is None:
+            continue
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        if page.evaluate("([x, y]) => !!document.elementFromPoint(x, y)?.closest('.noUi-handle')", [x, y]):
+            break
+    else:
+        raise AssertionError("the slider handle never came under the pointer")
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + dx, y, steps=8)
