@@ -40,17 +40,18 @@ a = p.parse_args()
 dev = de.pick_device(a.device)
 
 
+def _ddim(steps=50, clip_x0=1.0, **kw):
+    return lambda e, x, sc, g: ddim_sample(e, x, sc, steps=steps, clip_x0=clip_x0, generator=g, **kw)
+
+
 SAMPLERS = {  # file key: (label, run(eps_fn, x_T, sched, generator))
-    "ddim": ("DDIM-50", lambda e, x, sc, g: ddim_sample(e, x, sc, steps=50, clip_x0=1.0)),
-    "ddim-eta0.5": ("DDIM-50, η = 0.5", lambda e, x, sc, g: ddim_sample(e, x, sc, steps=50, eta=0.5, clip_x0=1.0,
-                                                                       generator=g)),
-    "ddim-eta1": ("DDIM-50, η = 1", lambda e, x, sc, g: ddim_sample(e, x, sc, steps=50, eta=1.0, clip_x0=1.0,
-                                                                   generator=g)),
-    "ddim100": ("DDIM-100", lambda e, x, sc, g: ddim_sample(e, x, sc, steps=100, clip_x0=1.0)),
-    "ddim-noclip": ("DDIM-50, no clip", lambda e, x, sc, g: ddim_sample(e, x, sc, steps=50)),
+    "ddim": ("DDIM-50", _ddim()),
+    "ddim-eta0.5": ("DDIM-50, η = 0.5", _ddim(eta=0.5)),
+    "ddim-eta1": ("DDIM-50, η = 1", _ddim(eta=1.0)),
+    "ddim100": ("DDIM-100", _ddim(100)),
+    "ddim-noclip": ("DDIM-50, no clip", _ddim(clip_x0=None)),
     # the cosine schedule's ᾱ_T ≈ 2e-9: at t = T an ε-prediction says nothing about x_0 (Lin et al. 2024)
-    "ddim-from980": ("DDIM-49 from 980", lambda e, x, sc, g: ddim_sample(e, x, sc, clip_x0=1.0,
-                                                                        timesteps=ddim_timesteps(sc.T, 50)[1:])),
+    "ddim-from980": ("DDIM-49 from 980", _ddim(timesteps=ddim_timesteps(RECIPES["mnist-unet"]["T"], 50)[1:])),
     "ddpm": ("DDPM-1000", lambda e, x, sc, g: ddpm_sample(e, x, sc, clip_x0=1.0, generator=g)),
 }
 
@@ -96,7 +97,7 @@ def floor(clf, real, n, reps=5):
 
 
 def quality():
-    unet, clf = pretrained("mnist-unet", dev).eval(), pretrained("mnist-classifier", dev)
+    unet, clf = pretrained("mnist-unet", dev), pretrained("mnist-classifier", dev)
     sched = recipe_schedule("mnist-unet")
     x_test, _ = mnist.load("test")
     _, real = metrics.classifier_outputs(clf, x_test)  # the reference: all 10,000 test digits

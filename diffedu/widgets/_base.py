@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipywidgets as W
 
 
-
 def player(n_frames: int, interval_ms: int = 120, description: str = "step", value: int = 0):
     """A Play button linked to a slider over frames 0..n_frames−1; returns (play, slider, box)."""
     play = W.Play(min=0, max=n_frames - 1, step=1, interval=interval_ms, value=value)
