@@ -9,6 +9,7 @@ run the same training themselves.
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import sys
 import time
@@ -21,7 +22,7 @@ from .forward import q_sample
 from .losses import diffusion_loss
 from .models import MLPDenoiser
 from .score import ScoreMLP, geometric_sigmas, ncsn_loss
-from .train import tensor_batches, train
+from .train import TrainResult, tensor_batches, train
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -73,7 +74,8 @@ def _shift(x: torch.Tensor, g: torch.Generator, max_px: int = 2) -> torch.Tensor
         ..., max_px:-max_px, max_px:-max_px]
 
 
-def _train_image(name: str, steps, progress, device, resume_from=None, checkpoint_every: int = 0, **overrides):
+def _train_image(name: str, steps, progress, device, resume_from=None, checkpoint_every: int = 0,
+                 init_from=None, **overrides):
     from torch.nn.functional import cross_entropy
 
     from .datasets import mnist
@@ -109,6 +111,12 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
     result, start = (None, 0)
     if resume_from is not None and Path(resume_from).with_suffix(".json").exists():
         result, start = checkpoint.load_training(resume_from, device=device or "cpu")
+    elif init_from is not None:  # continue from saved weights (e.g. the shipped ones) with a fresh optimiser
+        init = checkpoint.load(asset_path(init_from) if init_from in RECIPES else init_from).train()
+        if type(init).__name__ != type(build()).__name__ or init.config != build().config:
+            raise ValueError(f"--init-from {init_from}: {type(init).__name__}({init.config}) is not the network "
+                             f"of recipe {name!r}")
+        result = TrainResult(init, copy.deepcopy(init).eval().requires_grad_(False))
     model = result.model if result is not None else build()
     total = steps or r["steps"]
     on_step = None
@@ -116,7 +124,8 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
         def on_step(step, res):
             if step % checkpoint_every == 0 or step == total:
                 checkpoint.save_training(resume_from, res, step, {"recipe": name})
-    return train(model, loss_fn, tensor_batches(x, r["batch"], y), steps=total, lr=r["lr"],
+    overrides.setdefault("lr", r["lr"])
+    return train(model, loss_fn, tensor_batches(x, r["batch"], y), steps=total,
                  ema_decay=r["ema_decay"], seed=r["seed"], progress=progress, device=device, result=result,
                  start_step=start, on_step=on_step, **overrides)
 
@@ -187,6 +196,11 @@ def main(argv=None) -> None:
     p.add_argument("--state", default=None, help="image recipes: resumable training state to write/resume")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast and channels_last (GPU)")
+    p.add_argument("--init-from", default=None,
+                   help="image recipes: start from these weights (a shipped name or a checkpoint path) with a fresh "
+                        "optimiser and a new warm-up + cosine learning-rate cycle, instead of from scratch")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
+    p.add_argument("--out", default=None, help="where to write the checkpoint (default: the shipped one in assets/)")
     a = p.parse_args(argv)
     if a.list or not a.name:
         for k, v in RECIPES.items():
@@ -195,17 +209,20 @@ def main(argv=None) -> None:
     t0 = time.time()
     kw = {}
     if RECIPES[a.name]["kind"] in IMAGE_KINDS:
-        kw = dict(resume_from=a.state, checkpoint_every=a.checkpoint_every)
+        kw = dict(resume_from=a.state, checkpoint_every=a.checkpoint_every, init_from=a.init_from)
+        if a.lr is not None:
+            kw["lr"] = a.lr
         if a.bf16:
             kw.update(amp_dtype=torch.bfloat16, channels_last=True)
     res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, **kw)
     meta = {"recipe": a.name, **{k: str(v) for k, v in RECIPES[a.name].items()}, "steps_run": len(res.losses),
+            **({"init_from": a.init_from, "lr_run": str(a.lr)} if a.init_from else {}),
             "seconds": round(time.time() - t0, 1), "device": res.device, "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(), "final_loss": sum(res.losses[-200:]) / 200}
+            "machine": platform.processor() or platform.machine(), "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
     if RECIPES[a.name]["kind"] in ("classifier", "noisy-classifier"):
         meta["test_accuracy"] = classifier_accuracy(res.ema, a.name)
     dtype = getattr(torch, RECIPES[a.name].get("save_dtype", "float32"))
-    print(checkpoint.save(asset_path(a.name), res.ema, meta=meta, dtype=dtype), meta)
+    print(checkpoint.save(a.out or asset_path(a.name), res.ema, meta=meta, dtype=dtype), meta)
 
 
 if __name__ == "__main__":
