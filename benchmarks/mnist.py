@@ -146,7 +146,7 @@ def quality():
             res[sampler] = score(clf, real, x, y)
             print(f"  {SAMPLERS[sampler][0]:17s} accuracy {res[sampler][0]:.2%}  Fréchet {res[sampler][1]:6.2f} "
                   f"(× {res[sampler][1] / res[ref][1]:.2f} {SAMPLERS[ref][0]})  diversity {res[sampler][2]:.2f}  "
-                  f"(sampled in {sec:.0f} s)", flush=True)
+                  f"({f'sampled in {sec:.0f} s' if sec else 'kept samples'})", flush=True)
         if "ddim" in res and "ddpm" in res:
             r = res["ddim"][1] / res["ddpm"][1]
             print(f"  ratio DDIM-50 / DDPM-1000 {r:.3f} (target ≤ 1.10: {'met' if r <= 1.10 else 'NOT met'})")
