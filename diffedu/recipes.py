@@ -14,7 +14,6 @@ run the same training themselves.
 from __future__ import annotations
 
 import argparse
-import copy
 import platform
 import sys
 import time
@@ -117,11 +116,11 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
     if resume_from is not None and Path(resume_from).with_suffix(".json").exists():
         result, start = checkpoint.load_training(resume_from, device=device or "cpu")
     elif init_from is not None:  # continue from saved weights (e.g. the shipped ones) with a fresh optimiser
-        init = checkpoint.load(asset_path(init_from) if init_from in RECIPES else init_from).train()
-        if type(init).__name__ != type(build()).__name__ or init.config != build().config:
+        init, want = checkpoint.load(asset_path(init_from) if init_from in RECIPES else init_from), build()
+        if type(init) is not type(want) or init.config != want.config:
             raise ValueError(f"--init-from {init_from}: {type(init).__name__}({init.config}) is not the network "
                              f"of recipe {name!r}")
-        result = TrainResult(init, copy.deepcopy(init).eval().requires_grad_(False))
+        result = TrainResult(init.train(), init)  # train() starts its EMA from a copy of result.ema's weights
     model = result.model if result is not None else build()
     total = steps or r["steps"]
     on_step = None
@@ -221,9 +220,10 @@ def main(argv=None) -> None:
             kw.update(amp_dtype=torch.bfloat16, channels_last=True)
     res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, **kw)
     meta = {"recipe": a.name, **{k: str(v) for k, v in RECIPES[a.name].items()}, "steps_run": len(res.losses),
-            **({"init_from": a.init_from, "lr_run": str(a.lr)} if a.init_from else {}),
+            **({"init_from": a.init_from} if a.init_from else {}), **({"lr_run": a.lr} if a.lr else {}),
             "seconds": round(time.time() - t0, 1), "device": res.device, "torch": torch.__version__,
-            "machine": platform.processor() or platform.machine(), "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
+            "machine": platform.processor() or platform.machine(),
+            "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
     if RECIPES[a.name]["kind"] in ("classifier", "noisy-classifier"):
         meta["test_accuracy"] = classifier_accuracy(res.ema, a.name)
     dtype = getattr(torch, RECIPES[a.name].get("save_dtype", "float32"))
