@@ -40,4 +40,4 @@ def evaluate(step, result):
 
 t_start = time.perf_counter()
 de.train(de.MLPDenoiser(), lambda m, b, g: de.diffusion_loss(m, b, s, generator=g), de.tensor_batches(data, 512),
-         steps=a.steps, lr=2e-3, progress=False, device=a.device, on_step=evaluate)
+         steps=a.steps, lr=2e-3, progress=False, device=a.device, on_step=evaluate, on_step_every=1000)

@@ -100,13 +100,16 @@ def load_extra(path) -> dict:
 
 
 def save_training(path, result, step: int, meta: dict | None = None) -> Path:
-    """A resumable training state: weights, EMA weights and the AdamW moments (safetensors), and the step,
-    loss history and optimiser settings (JSON). Written atomically, so a crash leaves the previous state."""
+    """A resumable training state: weights, EMA weights, the AdamW moments and the RNG states (safetensors),
+    and the step, loss history and optimiser settings (JSON). Written atomically, so a crash leaves the
+    previous state."""
     opt = result.optimizer_state or {"state": {}, "param_groups": []}
     extra = {f"ema.{k}": v for k, v in result.ema.state_dict().items()}
     for idx, st in opt["state"].items():
         for name, v in st.items():
             extra[f"opt.{idx}.{name}"] = v if torch.is_tensor(v) else torch.tensor(v)
+    for name, v in (result.rng_state or {}).items():  # uint8 tensors: the RNGs continue where they stopped
+        extra[f"rng.{name}"] = v
     info = {"step": step, "losses": result.losses, "seconds": result.seconds,
             "param_groups": [{k: v for k, v in g.items()} for g in opt["param_groups"]], **(meta or {})}
     return save(path, result.model, meta=info, extra_tensors=extra)
@@ -128,6 +131,7 @@ def load_training(path, device="cpu"):
             state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
     meta = model.meta
     opt_state = {"state": state, "param_groups": meta.get("param_groups", [])} if state else None
+    rng = {k[4:]: v for k, v in extra.items() if k.startswith("rng.")} or None
     result = TrainResult(model, ema.requires_grad_(False), list(meta.get("losses", [])),
-                         meta.get("seconds", 0.0), str(device), opt_state)
+                         meta.get("seconds", 0.0), str(device), opt_state, rng)
     return result, int(meta.get("step", 0))

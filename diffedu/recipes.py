@@ -125,13 +125,12 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
     total = steps or r["steps"]
     on_step = None
     if checkpoint_every and resume_from is not None:
-        def on_step(step, res):
-            if step % checkpoint_every == 0 or step == total:
-                checkpoint.save_training(resume_from, res, step, {"recipe": name})
+        def on_step(step, res):  # train() calls it every checkpoint_every steps and after the last
+            checkpoint.save_training(resume_from, res, step, {"recipe": name})
     overrides.setdefault("lr", r["lr"])
     return train(model, loss_fn, tensor_batches(x, r["batch"], y), steps=total,
                  ema_decay=r["ema_decay"], seed=r["seed"], progress=progress, device=device, result=result,
-                 start_step=start, on_step=on_step, **overrides)
+                 start_step=start, on_step=on_step, on_step_every=checkpoint_every or 1, **overrides)
 
 
 def train_recipe(name: str, steps: int | None = None, progress: bool = True, device: str | None = None, **kw):
@@ -200,6 +199,8 @@ def main(argv=None) -> None:
     p.add_argument("--state", default=None, help="image recipes: resumable training state to write/resume")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast and channels_last (GPU)")
+    p.add_argument("--compile", default=None, choices=("default", "reduce-overhead", "max-autotune"),
+                   help="image recipes: torch.compile mode of the training step (reduce-overhead: CUDA graphs)")
     p.add_argument("--init-from", default=None,
                    help="image recipes: start from these weights (a shipped name or a checkpoint path) with a fresh "
                         "optimiser and a new warm-up + cosine learning-rate cycle, instead of from scratch")
@@ -218,6 +219,8 @@ def main(argv=None) -> None:
             kw["lr"] = a.lr
         if a.bf16:
             kw.update(amp_dtype=torch.bfloat16, channels_last=True)
+        if a.compile:
+            kw["compile_mode"] = a.compile
     res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, **kw)
     meta = {"recipe": a.name, **{k: str(v) for k, v in RECIPES[a.name].items()}, "steps_run": len(res.losses),
             **({"init_from": a.init_from} if a.init_from else {}), **({"lr_run": a.lr} if a.lr else {}),

@@ -55,6 +55,75 @@ def test_checkpoint_with_wrong_shape_or_missing_tensor_is_refused(tmp_path):
         checkpoint.load(path)
 
 
+class _Crash(Exception):
+    pass
+
+
+def test_a_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(tmp_path):
+    """Weights, EMA, AdamW moments and RNG states all survive the checkpoint: same batches, same noise,
+    same dropout masks, so the resumed run ends bit for bit where the uninterrupted one does."""
+    from diffedu.models import UNet
+
+    s = schedules.cosine(1000)
+    data = torch.randn(64, 1, 8, 8).clamp(-1, 1)
+    labels = torch.arange(64) % 10
+
+    def run(steps=8, result=None, start=0, on_step=None):
+        if result is None:
+            torch.manual_seed(5)
+            model = UNet(image_size=8, base_channels=8, channel_mults=(1, 2), attn_resolutions=(4,), groups=4,
+                         num_classes=10, dropout=0.3)
+        else:
+            model = result.model
+        return de.train(model, lambda m, b, g: de.diffusion_loss(m, b[0], s, generator=g, y=b[1]),
+                        de.tensor_batches(data, 16, labels), steps=steps, progress=False, warmup=2,
+                        ema_decay=0.9, result=result, start_step=start, on_step=on_step)
+
+    def crash_at_5(step, res):
+        if step == 5:
+            checkpoint.save_training(tmp_path / "state", res, step)
+            raise _Crash
+
+    full = run()
+    with pytest.raises(_Crash):
+        run(on_step=crash_at_5)
+    res, start = checkpoint.load_training(tmp_path / "state")
+    assert start == 5 and len(res.losses) == 5 and res.rng_state is not None
+    resumed = run(result=res, start=start)
+    assert resumed.losses == full.losses
+    for a, b in [(resumed.model, full.model), (resumed.ema, full.ema)]:
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(p, q), name
+    # without the RNG states (an older checkpoint) the run continues, on different batches
+    res, start = checkpoint.load_training(tmp_path / "state")
+    res.rng_state = None
+    assert run(result=res, start=start).losses[5:] != full.losses[5:]
+
+
+def test_on_step_sees_every_loss_so_far_at_its_cadence():
+    x0 = torch.randn(32, 2)
+    seen = []
+    de.train(de.MLPDenoiser(), lambda m, b, g: de.diffusion_loss(m, b, schedules.linear(100), generator=g),
+             lambda g: x0, steps=7, progress=False, on_step=lambda k, r: seen.append((k, len(r.losses))),
+             on_step_every=3)
+    assert seen == [(3, 3), (6, 6), (7, 7)]
+
+
+def test_a_non_finite_loss_is_reported_with_its_step():
+    x0 = torch.randn(32, 2)
+    m = de.MLPDenoiser()
+
+    def loss_fn(model, batch, g, calls=[0]):
+        calls[0] += 1
+        loss = de.diffusion_loss(model, batch, schedules.linear(100), generator=g)
+        return loss * float("nan") if calls[0] == 4 else loss
+
+    with pytest.raises(FloatingPointError, match="at step 3"):
+        de.train(m, loss_fn, lambda g: x0, steps=10, progress=False)
+    with pytest.raises(ValueError, match="compile_mode"):
+        de.train(m, loss_fn, lambda g: x0, steps=1, compile_mode="fast")
+
+
 def test_loss_variants_and_bad_input():
     s = schedules.linear(100)
     x0 = torch.randn(32, 2)
