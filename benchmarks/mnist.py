@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/mnist.py                     # all parts below, sizes as the issue asks
     .venv/bin/python benchmarks/mnist.py --part compare      # one part: target | sweep | compare
     .venv/bin/python benchmarks/mnist.py --throughput        # GPU: U-Net training img/s, several setups
+    .venv/bin/python benchmarks/mnist.py --throughput --device cpu --batch 16 --warm 2 --iters 3   # smoke test
 
 Targets: the clean classifier ≥ 99 % on the test set; CFG w = 3 with DDIM-50 → ≥ 98 % conditional accuracy
 over 1,000 samples; DDIM-50 within 10 % of DDPM-1000 on the Fréchet distance in the clean classifier's
@@ -14,8 +15,14 @@ Samples are drawn in chunks of ``--chunk`` and kept as .npy files under ``--keep
 resumes where it stopped, a finished one only re-scores, and a new checkpoint never reuses old samples.
 ``--unet PATH`` scores a candidate checkpoint instead of the shipped one; ``--samplers`` picks the
 comparison's rows, the first being the reference of the ratios (DDPM-1000 by default; a quick screen of a
-new checkpoint: ``--samplers ddim-eta1,ddim``, since DDIM-50 with η = 1 scored 0.99 × DDPM-1000).
+new checkpoint: ``--samplers ddim-eta1,ddim``, since DDIM-50 with η = 1 scored 0.99 × DDPM-1000). Two rows
+are not in the default list: ``ddpm-tilde`` (DDPM-1000 with σ_t² = β̃_t, another 40 min) and ``ddim-quad``
+(DDIM-50 on quadratically spaced timesteps).
 On a 2-core CPU DDPM-1000 × 1,000 digits takes ~40 min alone (one network pass per step at w = 1).
+
+``--throughput`` times ``de.train`` itself on the U-Net (EMA, clipping and batch drawing included): eager
+fp32, bf16 autocast + channels_last, torch.compile (fp32 or bf16) and CUDA graphs (compile's
+"reduce-overhead"), at each ``--batch``. On a CPU it only checks that every setup runs.
 """
 import argparse
 import hashlib
@@ -40,7 +47,12 @@ p.add_argument("--n-sweep", type=int, default=200, help="samples per w in the sw
 p.add_argument("--chunk", type=int, default=100)
 p.add_argument("--keep", default=os.path.join(os.path.expanduser("~"), ".cache", "diffedu", "bench"))
 p.add_argument("--device", default=None)
-p.add_argument("--throughput", action="store_true")
+p.add_argument("--throughput", action="store_true", help="training img/s instead of sample quality (a GPU's figure; "
+               "on a CPU, a check that every setup runs: --batch 16 --warm 2 --iters 3)")
+p.add_argument("--batch", default="128,512", help="--throughput: batch sizes, comma-separated")
+p.add_argument("--setups", default="eager,bf16,compile,graphs", help="--throughput: setups, comma-separated")
+p.add_argument("--warm", type=int, default=10, help="--throughput: untimed steps first (compilation happens here)")
+p.add_argument("--iters", type=int, default=100, help="--throughput: timed steps")
 p.add_argument("--unet", default=None, help="a U-Net checkpoint path to score (default: the shipped mnist-unet)")
 p.add_argument("--samplers", default="ddpm,ddim,ddim-eta1,ddim100,ddim-noclip,ddim-eta0.5,ddim-from980",
                help="comparison rows, comma-separated keys of SAMPLERS; ratios are to the first")
@@ -57,10 +69,16 @@ SAMPLERS = {  # file key: (label, run(eps_fn, x_T, sched, generator))
     "ddim-eta0.5": ("DDIM-50, η = 0.5", _ddim(eta=0.5)),
     "ddim-eta1": ("DDIM-50, η = 1", _ddim(eta=1.0)),
     "ddim100": ("DDIM-100", _ddim(100)),
+    # more of the 50 steps at low noise: t_i = T (i/50)², the DDIM paper's spacing for CIFAR-10
+    "ddim-quad": ("DDIM-50, t ∝ i²",
+                  _ddim(timesteps=[max(1, round(1000 * (i / 50) ** 2)) for i in range(50, 0, -1)])),
     "ddim-noclip": ("DDIM-50, no clip", _ddim(clip_x0=None)),
     # the cosine schedule's ᾱ_T ≈ 2e-9: at t = T an ε-prediction says nothing about x_0 (Lin et al. 2024)
     "ddim-from980": ("DDIM-49 from 980", _ddim(timesteps=ddim_timesteps(RECIPES["mnist-unet"]["T"], 50)[1:])),
     "ddpm": ("DDPM-1000", lambda e, x, sc, g: ddpm_sample(e, x, sc, clip_x0=1.0, generator=g)),
+    # σ_t² = β̃_t: the same as DDIM with η = 1 visiting every step (the DDIM paper's η = 1 row at S = 1000)
+    "ddpm-tilde": ("DDPM-1000, β̃", lambda e, x, sc, g: ddpm_sample(e, x, sc, variance="beta_tilde", clip_x0=1.0,
+                                                                    generator=g)),
 }
 
 
@@ -153,48 +171,51 @@ def quality():
             print(f"  ratio DDIM-50 / DDPM-1000 {r:.3f} (target ≤ 1.10: {'met' if r <= 1.10 else 'NOT met'})")
 
 
-def throughput(batch=128, iters=30):
-    """U-Net training steps per second on a GPU: eager fp32, bf16 autocast + channels_last, torch.compile,
-    and CUDA graphs (torch.compile mode="max-autotune" captures them)."""
+def throughput():
+    """Training speed of the mnist-unet network in ``de.train`` itself (EMA, gradient clipping, the recipe's
+    loss and batch drawing included), per setup and batch size. Each setup first runs ``--warm`` steps
+    (torch.compile compiles there), then continues that run for ``--iters`` timed steps."""
     from diffedu.models import UNet
 
     sched = recipe_schedule("mnist-unet")
-    x = torch.randn(batch, 1, 28, 28, device=dev)
-    y = torch.randint(0, 10, (batch,), device=dev)
+    x, y = mnist.load("train")
+    x, y = x.to(dev), y.to(dev)  # the whole training set on the device: no host-to-device copy of each batch
 
-    def bench(name, model, amp=None, cl=False):
-        if cl:
-            model = model.to(memory_format=torch.channels_last)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        xx = x.to(memory_format=torch.channels_last) if cl else x
+    def loss_fn(m, b, g):
+        return de.diffusion_loss(m, b[0], sched, generator=g, y=b[1])
 
-        def step():
-            with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
-                loss = de.diffusion_loss(model, xx, sched, y=y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-        for _ in range(5):
-            step()
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            step()
-        torch.cuda.synchronize()
-        print(f"{name:44s} {batch * iters / (time.perf_counter() - t0):8.0f} img/s")
-
-    cfg = RECIPES["mnist-unet"]["model"]
-    bench("eager fp32", UNet(**cfg).to(dev))
-    bench("eager bf16 autocast + channels_last", UNet(**cfg).to(dev), torch.bfloat16, True)
-    bench("torch.compile, bf16", torch.compile(UNet(**cfg).to(dev)), torch.bfloat16)
-    bench("torch.compile max-autotune (CUDA graphs), bf16",
-          torch.compile(UNet(**cfg).to(dev), mode="max-autotune"), torch.bfloat16)
+    bf16 = dict(amp_dtype=torch.bfloat16, channels_last=True)
+    setups = {"eager": ("eager, fp32", {}), "bf16": ("eager, bf16 autocast + channels_last", bf16),
+              "compile32": ("torch.compile, fp32", dict(compile_mode="default")),
+              "compile": ("torch.compile, bf16 + channels_last", dict(bf16, compile_mode="default")),
+              "graphs": ("torch.compile reduce-overhead (CUDA graphs), bf16",
+                         dict(bf16, compile_mode="reduce-overhead"))}
+    keys = [k for k in a.setups.split(",") if k]
+    if set(keys) - set(setups):
+        raise SystemExit(f"--setups: unknown {sorted(set(keys) - set(setups))}; choose from {sorted(setups)}")
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{dev.type} ({torch.get_num_threads()} threads)"
+    print(f"mnist-unet training throughput on {name}, torch {torch.__version__}: {a.warm} warm-up steps, then "
+          f"{a.iters} timed steps")
+    for batch in (int(b) for b in a.batch.split(",")):
+        for k in keys:
+            label, kw = setups[k]
+            torch.manual_seed(0)
+            common = dict(progress=False, device=dev, ema_decay=RECIPES["mnist-unet"]["ema_decay"], **kw)
+            t0 = time.perf_counter()
+            res = de.train(UNet(**RECIPES["mnist-unet"]["model"]), loss_fn, de.tensor_batches(x, batch, y),
+                           steps=a.warm, **common)
+            sync()
+            t1 = time.perf_counter()
+            de.train(res.model, loss_fn, de.tensor_batches(x, batch, y), steps=a.warm + a.iters, result=res,
+                     start_step=a.warm, **common)
+            sync()
+            sec = time.perf_counter() - t1
+            print(f"  batch {batch:4d}  {label:52s} {batch * a.iters / sec:8.0f} img/s  "
+                  f"{1e3 * sec / a.iters:7.1f} ms/step  (warm-up {t1 - t0:.0f} s)", flush=True)
 
 
 if a.throughput:
-    if dev.type != "cuda":
-        raise SystemExit("--throughput measures GPU training speed: run it where CUDA is available")
     throughput()
 else:
     quality()
