@@ -87,7 +87,7 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
 
     amp_dtype:    e.g. torch.bfloat16 to run forward passes under autocast on a GPU.
     compile_mode: run the forward and backward passes through ``torch.compile`` ("default"; "reduce-overhead"
-                  also replays them as CUDA graphs on a GPU). The saved weights are the same either way.
+                  also replays them as CUDA graphs on a GPU). ``result.model`` stays the plain module.
     result / start_step: continue an earlier run (see ``checkpoint.save_training``); with its RNG states saved,
                   the continuation draws the same batches and noise as an uninterrupted run would have.
     on_step(step, result): called after every ``on_step_every``-th step and after the last (periodic
