@@ -158,7 +158,7 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
         return state
 
     model.train()
-    t0 = time.perf_counter()
+    t0, seconds_before = time.perf_counter(), result.seconds
     bar = tqdm(range(start_step, steps), disable=not progress, desc="training", mininterval=0.5)
     for step in bar:
         for g in opt.param_groups:
@@ -180,9 +180,10 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
             read_losses()
         if call:
             result.optimizer_state, result.rng_state = opt.state_dict(), rng_state()
+            result.seconds = seconds_before + time.perf_counter() - t0
             on_step(step + 1, result)
     read_losses()
-    result.seconds += time.perf_counter() - t0
+    result.seconds = seconds_before + time.perf_counter() - t0
     result.optimizer_state, result.rng_state = opt.state_dict(), rng_state()
     model.eval()
     return result

@@ -102,11 +102,16 @@ def test_a_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(tmp_p
 
 def test_on_step_sees_every_loss_so_far_at_its_cadence():
     x0 = torch.randn(32, 2)
-    seen = []
+    seen, times = [], []
+
+    def on_step(k, r):
+        seen.append((k, len(r.losses)))
+        times.append(r.seconds)
+
     de.train(de.MLPDenoiser(), lambda m, b, g: de.diffusion_loss(m, b, schedules.linear(100), generator=g),
-             lambda g: x0, steps=7, progress=False, on_step=lambda k, r: seen.append((k, len(r.losses))),
-             on_step_every=3)
+             lambda g: x0, steps=7, progress=False, on_step=on_step, on_step_every=3)
     assert seen == [(3, 3), (6, 6), (7, 7)]
+    assert times == sorted(times) and times[0] > 0  # a periodic checkpoint records the time spent so far
 
 
 def test_a_non_finite_loss_is_reported_with_its_step():
