@@ -26,7 +26,7 @@ from .forward import q_sample
 from .losses import diffusion_loss
 from .models import MLPDenoiser
 from .score import ScoreMLP, geometric_sigmas, ncsn_loss
-from .train import TrainResult, tensor_batches, train
+from .train import COMPILE_MODES, TrainResult, tensor_batches, train
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -199,7 +199,7 @@ def main(argv=None) -> None:
     p.add_argument("--state", default=None, help="image recipes: resumable training state to write/resume")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast and channels_last (GPU)")
-    p.add_argument("--compile", default=None, choices=("default", "reduce-overhead", "max-autotune"),
+    p.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="image recipes: torch.compile mode of the training step (reduce-overhead: CUDA graphs)")
     p.add_argument("--init-from", default=None,
                    help="image recipes: start from these weights (a shipped name or a checkpoint path) with a fresh "

@@ -77,6 +77,9 @@ def _to(batch, device):
     return type(batch)(_to(b, device) for b in batch)
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")  # torch.compile's modes that train() accepts
+
+
 def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2e-3,
           weight_decay: float = 0.0, ema_decay: float = 0.995, warmup: int = 100,
           lr_schedule: str = "cosine", grad_clip: float | None = 1.0, device: str | None = None,
@@ -101,9 +104,8 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
     check_real("lr", lr, low=0, low_open=True)
     if lr_schedule not in ("cosine", "constant"):
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
-    if compile_mode not in (None, "default", "reduce-overhead", "max-autotune"):
-        raise ValueError(f"compile_mode must be None, 'default', 'reduce-overhead' or 'max-autotune', "
-                         f"got {compile_mode!r}")
+    if compile_mode is not None and compile_mode not in COMPILE_MODES:
+        raise ValueError(f"compile_mode must be None or one of {COMPILE_MODES}, got {compile_mode!r}")
     from tqdm.auto import tqdm
 
     dev = pick_device(device)
