@@ -5,8 +5,8 @@
 
 A longer run can continue from saved weights instead of starting over: ``--init-from NAME_OR_PATH`` loads
 them, starts a fresh AdamW with a new warm-up + cosine learning-rate cycle (``--lr``), and ``--out`` writes
-the result elsewhere until it has been measured. The shipped ``mnist-unet`` was made that way, in two runs
-on a CPU; ``assets/MODEL_CARD.md`` gives both commands.
+the result elsewhere until it has been measured. The shipped ``mnist-unet`` was made that way, in five runs
+on a CPU (one from scratch, four continuations); ``assets/MODEL_CARD.md`` gives every command.
 
 Lessons call ``pretrained(name)`` to load the shipped result, and ``train_recipe(name, steps=...)`` to
 run the same training themselves.
