@@ -53,6 +53,8 @@ p.add_argument("--batch", default="128,512", help="--throughput: batch sizes, co
 p.add_argument("--setups", default="eager,bf16,compile,graphs", help="--throughput: setups, comma-separated")
 p.add_argument("--warm", type=int, default=10, help="--throughput: untimed steps first (compilation happens here)")
 p.add_argument("--iters", type=int, default=100, help="--throughput: timed steps")
+p.add_argument("--seed", type=int, default=0, help="--part compare: which set of starting noises x_T (another "
+               "seed, other digits: how much the ratios move with the draw)")
 p.add_argument("--unet", default=None, help="a U-Net checkpoint path to score (default: the shipped mnist-unet)")
 p.add_argument("--samplers", default="ddpm,ddim,ddim-eta1,ddim100,ddim-noclip,ddim-eta0.5,ddim-from980",
                help="comparison rows, comma-separated keys of SAMPLERS; ratios are to the first")
@@ -157,11 +159,11 @@ def quality():
         if unknown:
             raise SystemExit(f"--samplers: unknown {unknown}; choose from {sorted(SAMPLERS)}")
         print(f"\ntarget 2 (DDIM-50 vs DDPM-1000) and variants, ratios to {SAMPLERS[keys[0]][0]}: w = 1, "
-              f"{a.n} samples each from the same x_T; Fréchet to the 10,000 test digits "
+              f"{a.n} samples each from the same x_T (seed {a.seed}); Fréchet to the 10,000 test digits "
               f"(real {a.n} training digits: {m:.2f} ± {s:.2f})")
         ref, res = keys[0], {}
         for sampler in keys:
-            x, y, sec = samples(unet, sched, a.n, 1.0, sampler)
+            x, y, sec = samples(unet, sched, a.n, 1.0, sampler, seed=a.seed)
             res[sampler] = score(clf, real, x, y)
             print(f"  {SAMPLERS[sampler][0]:17s} accuracy {res[sampler][0]:.2%}  Fréchet {res[sampler][1]:6.2f} "
                   f"(× {res[sampler][1] / res[ref][1]:.2f} {SAMPLERS[ref][0]})  diversity {res[sampler][2]:.2f}  "
