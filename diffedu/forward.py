@@ -17,12 +17,13 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_batched, check_same_shape
+from ._random import randn
 from .schedules import Schedule
 
 
 def _noise_like(x: torch.Tensor, noise, generator) -> torch.Tensor:
     if noise is None:
-        return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        return randn(x.shape, x, generator)
     check_same_shape("noise", noise, "x", x)
     return noise
 

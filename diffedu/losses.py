@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_batched
+from ._random import randint, randn
 from .forward import q_sample, to_eps, v_target
 from .schedules import Schedule
 
@@ -50,8 +51,8 @@ def diffusion_loss(model, x0: torch.Tensor, sched: Schedule, *, parameterization
         raise ValueError(f"weighting must be 'simple' or 'elbo', got {weighting!r}")
     B = x0.shape[0]
     if t is None:
-        t = torch.randint(1, sched.T + 1, (B,), generator=generator, device="cpu").to(x0.device)
-    eps = torch.randn(x0.shape, generator=generator, device="cpu", dtype=x0.dtype).to(x0.device)
+        t = randint(1, sched.T + 1, (B,), x0, generator)
+    eps = randn(x0.shape, x0, generator)
     xt = q_sample(x0, t, sched, noise=eps)
     pred = model(xt, t, **model_kwargs)
     if weighting == "simple":

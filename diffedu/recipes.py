@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint, schedules, toy
+from ._random import randint, randn
 from .forward import q_sample
 from .losses import diffusion_loss
 from .models import MLPDenoiser
@@ -108,8 +109,8 @@ def _train_image(name: str, steps, progress, device, resume_from=None, checkpoin
 
         def loss_fn(m, batch, g):
             xb, yb = batch
-            t = torch.randint(1, sched.T + 1, (xb.shape[0],), generator=g).to(xb.device)
-            eps = torch.randn(xb.shape, generator=g).to(xb.device)
+            t = randint(1, sched.T + 1, (xb.shape[0],), xb, g)
+            eps = randn(xb.shape, xb, g)
             return cross_entropy(m(q_sample(_shift(xb, g), t, sched, noise=eps), t), yb)
 
     result, start = (None, 0)

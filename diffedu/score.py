@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ._checks import check_batched, check_int, check_real
+from ._random import randint, randn
 from .models.mlp import MLPDenoiser
 from .models.registry import register
 
@@ -69,7 +70,7 @@ def dsm_loss(score_model, x: torch.Tensor, sigma, generator=None) -> torch.Tenso
     """½ E ‖s_θ(x + σε, σ) + ε/σ‖² at one noise level σ (a number or a (B,) tensor)."""
     check_batched("x", x)
     s = _per_sample(sigma, x)
-    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+    eps = randn(x.shape, x, generator)
     sb = s.reshape(-1, *([1] * (x.ndim - 1)))
     pred = score_model(x + sb * eps, s)
     return 0.5 * ((pred + eps / sb) ** 2).flatten(1).sum(1).mean()
@@ -82,9 +83,9 @@ def ncsn_loss(score_model, x: torch.Tensor, sigmas: torch.Tensor, generator=None
     """
     check_batched("x", x)
     sig = check_sigmas(sigmas).to(x.dtype)
-    idx = torch.randint(0, sig.numel(), (x.shape[0],), generator=generator)
+    idx = randint(0, sig.numel(), (x.shape[0],), sig, generator)
     s = sig[idx].to(x.device)
-    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+    eps = randn(x.shape, x, generator)
     sb = s.reshape(-1, *([1] * (x.ndim - 1)))
     pred = score_model(x + sb * eps, s)
     return 0.5 * ((sb * pred + eps) ** 2).flatten(1).sum(1).mean()

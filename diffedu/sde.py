@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ._checks import check_int, check_real
+from ._random import randn
 
 
 def _t(t, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +130,7 @@ def forward_simulate(sde, x0: torch.Tensor, steps: int, generator=None):
     x, path = x0.clone(), [x0.clone()]
     for t0, t1 in zip(ts[:-1], ts[1:]):
         dt = float(t1 - t0)
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        z = randn(x.shape, x, generator)
         x = x + sde.drift(x, t0) * dt + sde.diffusion(t0).to(x.dtype) * math.sqrt(dt) * z
         path.append(x.clone())
     return ts, torch.stack(path)

@@ -7,6 +7,9 @@ estimate, "last": True on the final step, ...}``, which is what the animations r
 
 ``eps_fn(x, t)`` is any callable returning ε̂ with x's shape, where ``t`` is a tensor of shape (B,):
 a trained network, the exact ε of a toy mixture, or a guided combination of either.
+
+``generator`` may be a CPU ``torch.Generator`` whatever device ``x`` is on: the noise is drawn on the
+generator's device and moved to x's, so one seed gives the same samples on a laptop and on a GPU.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import Callable
 import torch
 
 from .._checks import check_batched
+from .._random import randn
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -32,7 +36,7 @@ def check_prediction(name: str, out: torch.Tensor, x: torch.Tensor) -> torch.Ten
 
 
 def noise(x: torch.Tensor, generator) -> torch.Tensor:
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return randn(x.shape, x, generator)
 
 
 def start(x: torch.Tensor) -> torch.Tensor:
