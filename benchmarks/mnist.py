@@ -17,7 +17,8 @@ resumes where it stopped, a finished one only re-scores, and a new checkpoint ne
 comparison's rows, the first being the reference of the ratios (DDPM-1000 by default; a quick screen of a
 new checkpoint: ``--samplers ddim-eta1,ddim``, since DDIM-50 with η = 1 scored 0.99 × DDPM-1000). Two rows
 are not in the default list: ``ddpm-tilde`` (DDPM-1000 with σ_t² = β̃_t, another 40 min), ``ddim-quad``
-(DDIM-50 on quadratically spaced timesteps) and ``ddim1000`` (deterministic DDIM on all 1,000 steps: the ODE
+(DDIM-50 on quadratically spaced timesteps), ``ddim-eta1-high`` / ``ddim-eta1-low`` (η = 1 only for t > 500 /
+t ≤ 500) and ``ddim1000`` (deterministic DDIM on all 1,000 steps: the ODE
 with next to no step error, so what no step count can beat).
 On a 2-core CPU DDPM-1000 × 1,000 digits takes ~50 min with ``--workers 2`` (one network pass per step at
 w = 1); workers draw whole chunks, so the samples are the same whatever ``--workers``.
@@ -81,6 +82,9 @@ SAMPLERS = {  # file key: (label, run(eps_fn, x_T, sched, generator))
     "ddim-quad": ("DDIM-50, t ∝ i²",
                   _ddim(timesteps=[max(1, round(1000 * (i / 50) ** 2)) for i in range(50, 0, -1)])),
     "ddim-noclip": ("DDIM-50, no clip", _ddim(clip_x0=None)),
+    # where along the path fresh noise helps: η = 1 on one half of it, η = 0 on the other
+    "ddim-eta1-high": ("DDIM-50, η=1 >500", _ddim(eta=lambda t: float(t > 500))),
+    "ddim-eta1-low": ("DDIM-50, η=1 ≤500", _ddim(eta=lambda t: float(t <= 500))),
     # the cosine schedule's ᾱ_T ≈ 2e-9: at t = T an ε-prediction says nothing about x_0 (Lin et al. 2024)
     "ddim-from980": ("DDIM-49 from 980", _ddim(timesteps=ddim_timesteps(RECIPES["mnist-unet"]["T"], 50)[1:])),
     "ddpm": ("DDPM-1000", lambda e, x, sc, g: ddpm_sample(e, x, sc, clip_x0=1.0, generator=g)),

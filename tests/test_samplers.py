@@ -50,6 +50,24 @@ def test_ddim_eta0_is_deterministic_and_eta1_all_steps_equals_ddpm_beta_tilde():
     assert torch.allclose(c, d, atol=1e-8)
 
 
+def test_ddim_eta_as_a_function_of_t_applies_per_step():
+    """η(t) = 1 while t > 50, 0 after: the path follows η = 1 exactly down to t = 50, then leaves it."""
+    mix, s = toy.grid(), schedules.linear(100)
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+
+    def path(eta):
+        states = {}
+        ddim_sample(mix.eps_fn(s), x, s, steps=20, eta=eta, generator=torch.Generator().manual_seed(5),
+                    callback=lambda d: states.__setitem__(d["t_next"], d["x"]))
+        return states
+
+    const0, const1, split = path(0.0), path(1.0), path(lambda t: t > 50)
+    assert all(torch.equal(a, b) for a, b in zip(path(lambda t: 0.0).values(), const0.values()))
+    assert all(torch.equal(a, b) for a, b in zip(path(lambda t: 1).values(), const1.values()))
+    assert all(torch.equal(split[t], const1[t]) for t in split if t >= 50)
+    assert not torch.allclose(split[0], const1[0]) and not torch.allclose(split[0], const0[0])
+
+
 def test_the_slides_in_practice_step_with_bars_collapses_the_modes():
     """The "In practice" slide writes x_{t−1} = (x_t − (1−ᾱ_t)/√(1−ᾱ_t) ε)/√ᾱ_t + σ_t z. That bracket is
     exactly x̂_0, so each step discards x_t and keeps only σ_t z of spread: samples collapse onto the
@@ -95,6 +113,7 @@ def test_images_share_the_code_path():
 @pytest.mark.parametrize("call, word", [
     (lambda s, f: ddpm_sample(f, torch.zeros(2, 2), s, variance="big"), "variance"),
     (lambda s, f: ddim_sample(f, torch.zeros(2, 2), s, eta=-1), "eta"),
+    (lambda s, f: ddim_sample(f, torch.zeros(2, 2), s, steps=5, eta=lambda t: -0.5), r"eta\(t\)"),
     (lambda s, f: ddim_sample(f, torch.zeros(2, 2), s, steps=0), "steps"),
     (lambda s, f: ddim_sample(f, torch.zeros(2, 2), s, timesteps=[3, 5]), "decreasing"),
     (lambda s, f: ddim_sample(f, torch.zeros(2, 2), s, timesteps=[11, 5]), r"\[1, 10\]"),

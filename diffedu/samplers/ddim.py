@@ -6,6 +6,7 @@ From x_t, predict x̂_0 = (x_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t, then jump
 
 η = 0 is the deterministic sampler on the slides; η = 1 with every step (s = t − 1) is DDPM with
 σ_t² = β̃_t. Any decreasing subsequence of 1..T may be visited, which is where the speed comes from.
+η may also be a function of the step's t, to add noise on part of the path only (``eta=lambda t: t > 500``).
 """
 from __future__ import annotations
 
@@ -41,10 +42,20 @@ def _check_timesteps(timesteps, T: int) -> list[int]:
 
 @torch.no_grad()
 def ddim_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, steps: int | None = 50,
-                timesteps=None, eta: float = 0.0, clip_x0: float | None = None,
+                timesteps=None, eta=0.0, clip_x0: float | None = None,
                 generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
-    """Run DDIM from ``x`` = x_T over ``timesteps`` (default: ``ddim_timesteps(T, steps)``), ending at 0."""
-    eta = check_real("eta", eta, low=0)
+    """Run DDIM from ``x`` = x_T over ``timesteps`` (default: ``ddim_timesteps(T, steps)``), ending at 0.
+
+    eta: a number ≥ 0, or a function t ↦ η for the step that leaves t.
+    """
+    if callable(eta):
+        def eta_at(t):
+            return check_real("eta(t)", float(eta(t)), low=0)
+    else:
+        eta_value = check_real("eta", eta, low=0)
+
+        def eta_at(t):
+            return eta_value
     if clip_x0 is not None and not clip_x0 > 0:
         raise ValueError(f"clip_x0 must be a positive number or None, got {clip_x0!r}")
     ts = _check_timesteps(timesteps, sched.T) if timesteps is not None else ddim_timesteps(sched.T, steps)
@@ -58,7 +69,7 @@ def ddim_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, steps: int |
         if clip_x0 is not None:
             x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
             eps = (x - torch.sqrt(ab_t) * x0_hat) / torch.sqrt(1 - ab_t)
-        sigma = eta * torch.sqrt((1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s))
+        sigma = eta_at(t) * torch.sqrt((1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s))
         x = torch.sqrt(ab_s) * x0_hat + torch.sqrt((1 - ab_s - sigma**2).clamp(min=0)) * eps
         if sigma > 0:
             x = x + sigma * noise(x, generator)
