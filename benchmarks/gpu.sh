@@ -11,8 +11,9 @@
 #                                       # and 512; 5–8 min on an H200, most of it compiling
 #   bash benchmarks/gpu.sh check throughput   # both, in that order, in one call (stay under the call's limit)
 #
-# PYTHON=.venv/bin/python for the wheels part if this machine's python3 has no pip. Output goes to $OUT/gpu.txt when OUT is set (the device machine), else to build/gpu.txt. The machine's python3
-# must have torch with CUDA, numpy, matplotlib, safetensors, tqdm and pytest; MNIST is read from datasets/.
+# PYTHON=.venv/bin/python for the wheels part if this machine's python3 has no pip. Output goes to $OUT/gpu.txt
+# when OUT is set (the device machine), else to build/gpu.txt. The device's python3 must have torch with CUDA,
+# numpy, matplotlib, safetensors, tqdm and pytest (its image does); MNIST is read from datasets/.
 # DIFFEDU_FAST=1 bash benchmarks/gpu.sh check runs the lessons in fast mode (a smoke test on a CPU).
 set -uo pipefail
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1

@@ -15,11 +15,11 @@ Samples are drawn in chunks of ``--chunk`` and kept as .npy files under ``--keep
 resumes where it stopped, a finished one only re-scores, and a new checkpoint never reuses old samples.
 ``--unet PATH`` scores a candidate checkpoint instead of the shipped one; ``--samplers`` picks the
 comparison's rows, the first being the reference of the ratios (DDPM-1000 by default; a quick screen of a
-new checkpoint: ``--samplers ddim-eta1,ddim``, since DDIM-50 with η = 1 scored 0.99 × DDPM-1000). Two rows
-are not in the default list: ``ddpm-tilde`` (DDPM-1000 with σ_t² = β̃_t, another 40 min), ``ddim-quad``
-(DDIM-50 on quadratically spaced timesteps), ``ddim-eta1-high`` / ``ddim-eta1-low`` (η = 1 only for t > 500 /
-t ≤ 500) and ``ddim1000`` (deterministic DDIM on all 1,000 steps: the ODE
-with next to no step error, so what no step count can beat).
+new checkpoint: ``--samplers ddim-eta1,ddim``, since DDIM-50 with η = 1 scored 0.99 × DDPM-1000). Rows not in
+the default list: ``ddpm-tilde`` (DDPM-1000 with σ_t² = β̃_t, another 40 min), ``ddim-quad`` (DDIM-50 on
+quadratically spaced timesteps), ``ddim-eta1-high`` / ``ddim-eta1-low`` (η = 1 only for t > 500 / t ≤ 500) and
+``ddim1000`` (deterministic DDIM on all 1,000 steps: the ODE with next to no step error, which no step count
+can beat).
 On a 2-core CPU DDPM-1000 × 1,000 digits takes ~50 min with ``--workers 2`` (one network pass per step at
 w = 1); workers draw whole chunks, so the samples are the same whatever ``--workers``.
 
