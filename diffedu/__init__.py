@@ -1,18 +1,29 @@
 """diffedu — small, readable PyTorch reference implementations for the diffusion-model lessons.
 
 Notation follows the lecture "Introduction to diffusion models": β_t, α_t = 1 − β_t, ᾱ_t = ∏_{s≤t} α_s,
-timesteps t = 1..T with t = 0 the data.
+timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
+
+    schedules, processes     the forward process x_t = α_t x_0 + σ_t ε (discrete DDPM steps, VP/VE SDEs, flows)
+    model                    a network + its process + what it predicts → ε̂, x̂_0, score, v, velocity
+    samplers                 plain functions sample(model, x, grid, generator=, callback=)
+    checkpoint, pretrained   one safetensors file carries all of it; pretrained(NAME) is ready to sample
+    losses, train, recipes   how the networks are trained (recipes: how every shipped one was)
 """
-from . import checkpoint, forward, losses, metrics, schedules, toy
+from . import checkpoint, forward, losses, metrics, processes, schedules, toy
 from .config import FAST, pick
 from .forward import q_posterior, q_sample, q_step
-from .losses import as_eps_fn, diffusion_loss
-from .models import MLPDenoiser, timestep_embedding
-from .samplers import ddim_sample, ddim_timesteps, ddpm_sample
+from .losses import diffusion_loss
+from .model import DiffusionModel, FunctionModel, Model
+from .models import MLPDenoiser, ScoreMLP, timestep_embedding
+from .pretrained import pretrained
+from .processes import VE, VESDE, VPSDE, CosineVP, DiscreteVP, Linear
+from .samplers import (Recorder, annealed_langevin, ddim_sample, ddpm_sample, langevin, probability_flow_ode,
+                       reverse_sde_sample)
 from .train import pick_device, tensor_batches, train
 
-__version__ = "0.1.0"
-__all__ = ["checkpoint", "forward", "losses", "metrics", "schedules", "toy", "FAST", "pick",
-           "q_posterior", "q_sample", "q_step", "as_eps_fn", "diffusion_loss", "MLPDenoiser",
-           "timestep_embedding", "ddim_sample", "ddim_timesteps", "ddpm_sample", "pick_device",
-           "tensor_batches", "train"]
+__version__ = "0.2.0"
+__all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules", "toy", "FAST", "pick",
+           "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",
+           "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "DiscreteVP", "VPSDE", "CosineVP",
+           "VESDE", "VE", "Linear", "Recorder", "ddpm_sample", "ddim_sample", "langevin", "annealed_langevin",
+           "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train"]

@@ -1,137 +1,204 @@
-"""Checkpoints as safetensors (the weights) + JSON (what network to build) — never pickle.
+"""Checkpoints: one safetensors file that carries the weights *and* what they are — never pickle.
 
-``save(path, model)`` writes ``path.safetensors`` and ``path.json``, each atomically (a temporary file,
-then a rename), so a crash never leaves half a checkpoint. ``load(path)`` rebuilds the network from the
-JSON and refuses a file whose tensors are missing, unexpected or of the wrong shape, naming them.
+The file's header metadata holds one JSON document (key ``"diffedu"``):
+
+    {"format": 2, "model": "UNet", "config": {...},               the network to build
+     "process": {"kind": "DiscreteVP", ...}, "prediction": "eps",  how to read it (``diffedu.model``)
+     "num_classes": 10, "meta": {...}, "sha256": "…"}              conditioning, recipe/history, payload hash
+
+so a network can never meet the wrong schedule, and one ``os.replace`` swaps the whole checkpoint: a crash
+mid-write leaves the previous file (weights, metadata and training state together), never a mix. The
+sha256 covers every tensor's name, dtype, shape and bytes; a file whose payload was altered is refused.
+Every error names the file.
 """
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
+from . import processes as P
+from .model import DiffusionModel
 from .models.registry import build
 
-FORMAT = 1
+FORMAT = 2
 
 
-def _paths(path) -> tuple[Path, Path]:
+def path_of(path) -> Path:
     p = Path(path)
-    if p.suffix in (".safetensors", ".json"):
-        p = p.with_suffix("")
-    return p.with_suffix(".safetensors"), p.with_suffix(".json")
+    return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
 
 
-def _atomic(target: Path, write) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+def tensor_digest(tensors: dict) -> str:
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        v = tensors[k].contiguous()
+        h.update(f"{k}|{v.dtype}|{tuple(v.shape)}|".encode())
+        h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b"")
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
     try:
-        write(tmp)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _atomic_write(target: Path, tensors: dict, header: dict) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in glob.glob(str(target.with_name(f".{target.name}.tmp-*"))):  # left by a killed writer
+        pid = stale.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            Path(stale).unlink(missing_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp), metadata={"diffedu": json.dumps(header)})
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
-def save(path, model: torch.nn.Module, meta: dict | None = None, dtype: torch.dtype | None = None,
+def save(path, net: torch.nn.Module, *, process: P.Process | None = None, prediction: str | None = None,
+         num_classes: int | None = None, meta: dict | None = None, dtype: torch.dtype | None = None,
          extra_tensors: dict | None = None) -> Path:
-    """Write the weights (optionally cast to ``dtype``, e.g. float16 to ship) and the config."""
-    if not hasattr(model, "config"):
-        raise ValueError("model has no .config dict: only registered diffedu models can be saved")
-    st_path, js_path = _paths(path)
+    """Write ``net``'s weights (optionally cast to ``dtype``, e.g. float16 to ship) with its description.
+
+    ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction."""
+    if isinstance(net, DiffusionModel):
+        process, prediction = net.process, net.prediction
+        num_classes, meta = net.num_classes, {**net.meta, **(meta or {})}
+        net = net.net
+    if not hasattr(net, "config"):
+        raise ValueError("net has no .config dict: only diffedu.models networks can be saved")
+    if prediction is not None and process is None:
+        raise ValueError("prediction needs a process: pass process= too")
     tensors = {}
-    for k, v in model.state_dict().items():
+    for k, v in net.state_dict().items():
         v = v.detach().to("cpu")
-        if dtype is not None and v.is_floating_point():
-            v = v.to(dtype)
-        tensors[k] = v.contiguous()
+        tensors[k] = (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
     for k, v in (extra_tensors or {}).items():
         tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
-    info = {"format": FORMAT, "model": type(model).__name__, "config": model.config, "meta": meta or {}}
-    _atomic(st_path, lambda p: save_file(tensors, str(p)))
-    _atomic(js_path, lambda p: p.write_text(json.dumps(info, indent=2)))
-    return st_path
+    header = {"format": FORMAT, "model": type(net).__name__, "config": net.config,
+              "process": process.spec() if process is not None else None, "prediction": prediction,
+              "num_classes": num_classes, "meta": meta or {}, "sha256": tensor_digest(tensors)}
+    target = path_of(path)
+    _atomic_write(target, tensors, header)
+    return target
 
 
-def read_info(path) -> dict:
-    _, js_path = _paths(path)
-    if not js_path.exists():
-        raise FileNotFoundError(f"no checkpoint config at {js_path}")
-    return json.loads(js_path.read_text())
+def read(path) -> tuple[dict, dict]:
+    """(header, tensors) of a checkpoint file, verified: format, structure and the payload's sha256."""
+    p = path_of(path)
+    if p.is_dir():
+        raise ValueError(f"{p} is a directory, not a checkpoint file")
+    if not p.exists():
+        raise FileNotFoundError(f"no checkpoint at {p}")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            raw = (f.metadata() or {}).get("diffedu")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for a damaged header
+        raise ValueError(f"{p} is not a readable safetensors file ({type(e).__name__}: {e})") from None
+    if raw is None:
+        raise ValueError(f"{p} has no diffedu metadata (written by another tool, or by diffedu < 0.2)")
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{p}: its diffedu metadata is not valid JSON ({e})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        got = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise ValueError(f"{p}: checkpoint format {got!r}, this diffedu reads {FORMAT}")
+    for key, kind in (("model", str), ("config", dict), ("meta", dict), ("sha256", str)):
+        if not isinstance(header.get(key), kind):
+            raise ValueError(f"{p}: metadata field {key!r} must be a {kind.__name__}, got {header.get(key)!r}")
+    if tensor_digest(tensors) != header["sha256"]:
+        raise ValueError(f"{p}: the tensors do not match the sha256 stored with them: the file was altered or "
+                         "damaged; restore it (pip reinstall, git checkout, or retrain)")
+    return header, tensors
+
+
+def _build(p: Path, header: dict, tensors: dict) -> torch.nn.Module:
+    try:
+        net = build(header["model"], header["config"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{p}: cannot build {header['model']}({header['config']}): {e}") from None
+    weights = {k: v for k, v in tensors.items() if not k.startswith("extra.")}
+    expected = net.state_dict()
+    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    wrong = [f"{k}: file {tuple(weights[k].shape)} vs model {tuple(expected[k].shape)}"
+             for k in expected if k in weights and weights[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        parts = [f"{what} {items[:5]}" for what, items in
+                 (("missing tensors", missing), ("unexpected tensors", unexpected), ("wrong shapes", wrong)) if items]
+        raise ValueError(f"{p} does not fit {header['model']}({header['config']}): " + "; ".join(parts))
+    net.load_state_dict({k: v.to(expected[k].dtype) for k, v in weights.items()})
+    return net
 
 
 def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
-    """Rebuild the network named in ``path.json`` and load ``path.safetensors`` onto ``device``."""
-    st_path, _ = _paths(path)
-    info = read_info(path)
-    if info.get("format") != FORMAT:
-        raise ValueError(f"{path}: checkpoint format {info.get('format')!r}, this diffedu reads {FORMAT}")
-    model = build(info["model"], info["config"])
-    if not st_path.exists():
-        raise FileNotFoundError(f"no checkpoint weights at {st_path}")
-    tensors = {k: v for k, v in load_file(str(st_path)).items() if not k.startswith("extra.")}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(expected[k].shape)}"
-             for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing tensors {missing[:5]}")
-        if unexpected:
-            parts.append(f"unexpected tensors {unexpected[:5]}")
-        if wrong:
-            parts.append(f"wrong shapes {wrong[:5]}")
-        raise ValueError(f"{st_path} does not fit {info['model']}({info['config']}): " + "; ".join(parts))
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
-    model.meta = info.get("meta", {})
-    return model.to(device=device, dtype=dtype).eval()
+    """The checkpoint, ready to use: a ``DiffusionModel`` when it stores a prediction, else the network
+    (with ``.meta``, and ``.process`` for a noisy classifier)."""
+    p = path_of(path)
+    header, tensors = read(p)
+    net = _build(p, header, tensors).to(device=device, dtype=dtype).eval()
+    net.meta = header["meta"]
+    process = P.from_spec(header["process"]) if header.get("process") is not None else None
+    if header.get("prediction") is None:
+        if process is not None:
+            net.process = process
+        return net
+    return DiffusionModel(net, process, header["prediction"], header.get("num_classes"), header["meta"])
 
 
 def load_extra(path) -> dict:
-    """Tensors stored beside the weights with ``save(..., extra_tensors=...)``."""
-    st_path, _ = _paths(path)
-    return {k[len("extra."):]: v for k, v in load_file(str(st_path)).items() if k.startswith("extra.")}
+    """Tensors stored beside the weights with ``save(..., extra_tensors=...)`` (verified)."""
+    _, tensors = read(path)
+    return {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
 
 
 def save_training(path, result, step: int, meta: dict | None = None) -> Path:
-    """A resumable training state: weights, EMA weights, the AdamW moments and the RNG states (safetensors),
-    and the step, loss history and optimiser settings (JSON). Written atomically, so a crash leaves the
-    previous state."""
+    """A resumable training state in one file: weights, EMA weights and AdamW moments (tensors); the step,
+    loss history and optimiser settings (metadata). Atomic, so a crash leaves the previous state whole."""
     opt = result.optimizer_state or {"state": {}, "param_groups": []}
     extra = {f"ema.{k}": v for k, v in result.ema.state_dict().items()}
     for idx, st in opt["state"].items():
         for name, v in st.items():
             extra[f"opt.{idx}.{name}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    for name, v in (result.rng_state or {}).items():  # uint8 tensors: the RNGs continue where they stopped
-        extra[f"rng.{name}"] = v
     info = {"step": step, "losses": result.losses, "seconds": result.seconds,
-            "param_groups": [{k: v for k, v in g.items()} for g in opt["param_groups"]], **(meta or {})}
+            "param_groups": [dict(g) for g in opt["param_groups"]], **(meta or {})}
     return save(path, result.model, meta=info, extra_tensors=extra)
 
 
 def load_training(path, device="cpu"):
-    """Rebuild a ``TrainResult`` and the step it reached from ``save_training``'s files."""
+    """Rebuild a ``TrainResult`` and the step it reached from ``save_training``'s file."""
     from .train import TrainResult
 
-    model = load(path, device=device)
-    model.train()
-    extra = load_extra(path)
-    ema = load(path, device=device)
-    ema.load_state_dict({k[4:]: v for k, v in extra.items() if k.startswith("ema.")})
+    p = path_of(path)
+    header, tensors = read(p)
+    model = _build(p, header, tensors).to(device)
+    ema = _build(p, header, {k[len("extra.ema."):]: v for k, v in tensors.items()
+                             if k.startswith("extra.ema.")}).to(device)
     state: dict = {}
-    for k, v in extra.items():
-        if k.startswith("opt."):
-            _, idx, name = k.split(".", 2)
+    for k, v in tensors.items():
+        if k.startswith("extra.opt."):
+            _, _, idx, name = k.split(".", 3)
             state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
-    meta = model.meta
+    meta = header["meta"]
+    model.meta = meta
     opt_state = {"state": state, "param_groups": meta.get("param_groups", [])} if state else None
-    rng = {k[4:]: v for k, v in extra.items() if k.startswith("rng.")} or None
-    result = TrainResult(model, ema.requires_grad_(False), list(meta.get("losses", [])),
-                         meta.get("seconds", 0.0), str(device), opt_state, rng)
+    result = TrainResult(model.train(), ema.eval().requires_grad_(False), list(meta.get("losses", [])),
+                         meta.get("seconds", 0.0), str(device), opt_state)
     return result, int(meta.get("step", 0))

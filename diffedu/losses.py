@@ -5,7 +5,8 @@ The ELBO's t-th term, with p_θ(x_{t−1}|x_t) = N(μ_θ, σ_t² I) and μ_θ wr
     L_{t−1} = β_t² / (2 σ_t² α_t (1 − ᾱ_t)) · ‖ε − ε_θ(x_t, t)‖²
 
 (the slides print this weight with Σ(t) = σ_t²). Ho et al. drop the weight and train on
-L_simple = E‖ε − ε_θ‖². ``diffusion_loss`` computes either, for a network predicting ε, x_0 or v.
+L_simple = E‖ε − ε_θ‖². ``diffusion_loss`` computes either for a network predicting ε, x_0, v, the score or
+the velocity, on any process of ``diffedu.processes`` (the ELBO weight for the discrete one).
 """
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ import torch
 
 from ._checks import check_batched
 from ._random import randint, randn
-from .forward import q_sample, to_eps, v_target
+from .model import PREDICTIONS
+from .processes import DiscreteVP, Process, column
 from .schedules import Schedule
-
-PARAMETERIZATIONS = ("eps", "x0", "v")
 
 
 def elbo_weight(sched: Schedule, sigma2: str = "beta") -> torch.Tensor:
@@ -34,45 +34,53 @@ def elbo_weight(sched: Schedule, sigma2: str = "beta") -> torch.Tensor:
     return w
 
 
-def diffusion_loss(model, x0: torch.Tensor, sched: Schedule, *, parameterization: str = "eps",
-                   weighting: str = "simple", t: torch.Tensor | None = None,
-                   generator: torch.Generator | None = None, **model_kwargs) -> torch.Tensor:
+def targets(process: Process, x0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor) -> dict:
+    """What a network should output at x_t = α_t x_0 + σ_t ε, in each parameterisation."""
+    a, s = (column(v, x0) for v in process.alpha_sigma(t))
+    out = {"eps": eps, "x0": x0, "v": a * eps - s * x0, "score": -eps / s}
+    if not process.discrete:
+        da, ds = (column(v, x0) for v in process.d_alpha_sigma(t))
+        out["velocity"] = da * x0 + ds * eps
+    return out
+
+
+def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", weighting: str = "simple",
+                   t: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                   **net_kwargs) -> torch.Tensor:
     """One Monte-Carlo estimate of the loss on a batch x0 (Algorithm 1, line 5).
 
-    weighting="simple": mean squared error of the network's own target (ε, x_0 or v): L_simple.
-    weighting="elbo":   T · E_t[ weight_t · ‖ε − ε̂‖² ] summed over dimensions — the ELBO terms
-                        L_{1..T−1} in nats per sample (up to the constant L_T and the decoder L_0).
-    t: optionally the timesteps (B,), otherwise drawn uniformly from {1, …, T}.
+    process:   a ``processes.Process`` (a named ``Schedule`` is read as ``DiscreteVP``).
+    weighting="simple": mean squared error of the network's own target (ε, x_0, v, score or velocity): L_simple.
+    weighting="elbo":   T · E_t[ weight_t · ‖ε − ε̂‖² ] summed over dimensions — the ELBO terms L_{1..T−1}
+                        in nats per sample (up to the constant L_T and the decoder L_0); ε-prediction only.
+    t: optionally the times (B,); otherwise uniform on {1, …, T}, or on (t_clean, t_max] for a continuous one.
     """
     check_batched("x0", x0)
-    if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
-    if weighting not in ("simple", "elbo"):
-        raise ValueError(f"weighting must be 'simple' or 'elbo', got {weighting!r}")
+    if isinstance(process, Schedule):
+        process = DiscreteVP.of(process)
+    if not isinstance(process, Process):
+        raise ValueError(f"process must be a diffedu.processes.Process or a Schedule, got {type(process).__name__}")
+    if prediction not in PREDICTIONS or (prediction == "velocity" and process.discrete):
+        raise ValueError(f"prediction must be one of {PREDICTIONS} (velocity: continuous processes), "
+                         f"got {prediction!r}")
+    if weighting not in ("simple", "elbo") or (weighting == "elbo" and not (process.discrete and prediction == "eps")):
+        raise ValueError(f"weighting must be 'simple' or 'elbo' (elbo: an ε-network on a DiscreteVP), got {weighting!r}")
     B = x0.shape[0]
     if t is None:
-        t = randint(1, sched.T + 1, (B,), x0, generator)
+        if process.discrete:
+            t = randint(1, process.T + 1, (B,), x0, generator)
+        else:
+            u = torch.rand((B,), generator=generator, dtype=torch.float64,
+                           device=generator.device if generator is not None else x0.device).to(x0.device)
+            t = process.t_max - u * (process.t_max - process.t_clean)  # (t_clean, t_max]
+    t = process.time_tensor(t, B, x0.device)
     eps = randn(x0.shape, x0, generator)
-    xt = q_sample(x0, t, sched, noise=eps)
-    pred = model(xt, t, **model_kwargs)
+    xt = process.sample(x0, t, eps)
+    pred = net(xt, process.net_time(t), **net_kwargs)
+    if pred.shape != x0.shape:
+        raise ValueError(f"the network returned shape {tuple(pred.shape)}, expected {tuple(x0.shape)}")
     if weighting == "simple":
-        target = {"eps": eps, "x0": x0, "v": v_target(x0, eps, t, sched)}[parameterization]
-        return ((pred - target) ** 2).mean()
-    eps_hat = to_eps(pred, xt, t, sched, parameterization)
-    per_sample = ((eps - eps_hat) ** 2).flatten(1).sum(1)
-    return sched.T * (sched.at(elbo_weight(sched), t, per_sample) * per_sample).mean()
-
-
-def as_eps_fn(model, sched: Schedule, parameterization: str = "eps", **model_kwargs):
-    """Wrap a network of any parameterization as the ``eps_fn(x, t)`` the samplers take."""
-    if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {parameterization!r}")
-
-    param = next(model.parameters(), None) if hasattr(model, "parameters") else None
-    model_dtype = param.dtype if param is not None else None
-
-    def eps_fn(x, t):  # runs the network in its own dtype; returns ε̂ in the caller's (e.g. float64 samplers)
-        xin = x.to(model_dtype) if model_dtype is not None else x
-        return to_eps(model(xin, t, **model_kwargs), xin, t, sched, parameterization).to(x.dtype)
-
-    return eps_fn
+        return ((pred - targets(process, x0, eps, t)[prediction]) ** 2).mean()
+    per_sample = ((eps - pred) ** 2).flatten(1).sum(1)
+    w = elbo_weight(process.sched).to(x0.device)[t].to(x0.dtype)
+    return process.T * (w * per_sample).mean()

@@ -105,3 +105,28 @@ def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
         if f.shape[0] > 1:
             out.append((f - f.mean(0)).norm(dim=1).mean())
     return float(torch.stack(out).mean()) if out else 0.0
+
+
+@torch.no_grad()
+def classifier_accuracy(classifier, t=None, n: int | None = None, process=None) -> float:
+    """MNIST test accuracy (first ``n`` test images) of a clean classifier, or of a noisy one at time ``t``
+    on its process (``classifier.process`` unless ``process`` is given; each batch's noise seeded)."""
+    from .datasets import mnist
+    from ._random import randn
+
+    process = process if process is not None else getattr(classifier, "process", None)
+    x, y = mnist.load("test")
+    x, y = x[:n], y[:n]
+    dev = next(classifier.parameters()).device
+    classifier.eval()
+    correct = 0
+    for i in range(0, len(x), 1000):
+        xb, yb = x[i:i + 1000].to(dev), y[i:i + 1000].to(dev)
+        if process is not None:
+            tt = process.time_tensor(1 if t is None else t, len(xb), dev)
+            noise = randn(xb.shape, xb, torch.Generator().manual_seed(i))
+            logits = classifier(process.sample(xb, tt, noise), process.net_time(tt))
+        else:
+            logits = classifier(xb)
+        correct += int((logits.argmax(1) == yb).sum())
+    return correct / len(x)

@@ -12,8 +12,10 @@ References: Ho et al. 2020 (linear), Nichol & Dhariwal 2021 (cosine), Jabri et a
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -28,6 +30,7 @@ class Schedule:
 
     betas: torch.Tensor  # (T+1,) float64, betas[0] = 0
     name: str = "custom"
+    params: dict = field(default_factory=dict)  # the named builder's non-default arguments (besides T)
 
     def __post_init__(self):
         b = self.betas
@@ -105,8 +108,24 @@ class Schedule:
                 f"ᾱ_T={self.alpha_bars[-1]:.2e})")
 
 
+def _named(builder):
+    """Record the builder's name and its non-default arguments, so a schedule can be rebuilt from them."""
+    sig = inspect.signature(builder)
+
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        params = {k: v for k, v in bound.arguments.items() if k != "T" and v != sig.parameters[k].default}
+        s = builder(*args, **kwargs)
+        return Schedule(s.betas, builder.__name__, params)
+
+    return build
+
+
 def from_betas(betas, name: str = "custom") -> Schedule:
     """A schedule from β_1..β_T (length T, without the leading β_0)."""
+    if isinstance(betas, str):
+        raise ValueError(f"betas must be a sequence of numbers in (0, 1), got the string {betas!r}")
     b = torch.as_tensor(betas, dtype=torch.float64).flatten()
     if b.numel() < 1:
         raise ValueError("betas must hold at least one value (T >= 1)")
@@ -128,6 +147,7 @@ def from_alpha_bars(alpha_bars, name: str = "custom", max_beta: float = MAX_BETA
     return from_betas(betas, name)
 
 
+@_named
 def linear(T: int = 1000, beta_start: float | None = None, beta_end: float | None = None) -> Schedule:
     """Ho et al. 2020: β rises linearly from 1e-4 to 0.02 over T = 1000 steps.
 
@@ -142,6 +162,7 @@ def linear(T: int = 1000, beta_start: float | None = None, beta_end: float | Non
     return from_betas(torch.linspace(b0, b1, T, dtype=torch.float64), "linear")
 
 
+@_named
 def cosine(T: int = 1000, s: float = 0.008, max_beta: float = MAX_BETA) -> Schedule:
     """Nichol & Dhariwal 2021: ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s) · π/2), β clipped at 0.999."""
     T = check_int("T", T, low=1)
@@ -153,6 +174,7 @@ def cosine(T: int = 1000, s: float = 0.008, max_beta: float = MAX_BETA) -> Sched
     return from_betas(betas, "cosine")
 
 
+@_named
 def sigmoid(T: int = 1000, start: float = -3.0, end: float = 3.0, tau: float = 1.0,
             max_beta: float = MAX_BETA) -> Schedule:
     """Sigmoid schedule (Jabri et al. 2022; Chen 2023, "On the importance of noise scheduling").

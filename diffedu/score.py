@@ -8,6 +8,7 @@ denoising score matching replaces it by the score of the noising kernel, which w
 
 and E‖s_θ(x̃, σ) + ε/σ‖² has the same minimiser as the Fisher divergence to the noisy density p_σ.
 With several noise levels σ_1 > … > σ_L the terms are weighted by λ(σ) = σ², which makes them all O(1).
+The network for it is ``models.ScoreMLP``; trained, it is read through ``processes.VE`` (time = σ).
 
 ε ↔ score: the lecture's  s_θ(x_t, t) = −ε_θ(x_t, t)/σ_t  (VE: x_t = x_0 + σ_t ε), and in the VP form
 s = −ε/√(1 − ᾱ_t) (``forward.score_from_eps``).
@@ -17,12 +18,9 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from ._checks import check_batched, check_int, check_real
 from ._random import randint, randn
-from .models.mlp import MLPDenoiser
-from .models.registry import register
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -34,7 +32,9 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.T
         raise ValueError(f"sigma_min must be < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}")
     if levels == 1:
         return torch.tensor([sigma_max], dtype=torch.float64)
-    return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels, dtype=torch.float64))
+    s = torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels, dtype=torch.float64))
+    s[0], s[-1] = sigma_max, sigma_min  # exactly the ends asked for (exp(log σ) may round)
+    return s
 
 
 def check_sigmas(sigmas) -> torch.Tensor:
@@ -89,26 +89,3 @@ def ncsn_loss(score_model, x: torch.Tensor, sigmas: torch.Tensor, generator=None
     sb = s.reshape(-1, *([1] * (x.ndim - 1)))
     pred = score_model(x + sb * eps, s)
     return 0.5 * ((sb * pred + eps) ** 2).flatten(1).sum(1).mean()
-
-
-def c_noise(sigma: torch.Tensor) -> torch.Tensor:
-    """Where σ enters the timestep embedding: 100·(ln σ + 5) maps σ ∈ [0.007, 150] to positions [0, 1000]."""
-    return 100.0 * (torch.log(sigma) + 5.0)
-
-
-@register
-class ScoreMLP(nn.Module):
-    """A noise-conditional score model s_θ(x, σ) for 2-D data.
-
-    Written as s_θ = −net(x, σ)/σ: the network predicts the noise ε, so its output stays O(1) at every σ
-    (Song & Ermon 2020's output scaling); this is the lecture's s = −ε/σ taken literally.
-    """
-
-    def __init__(self, dim: int = 2, hidden: int = 128, depth: int = 3, emb_dim: int = 32):
-        super().__init__()
-        self.config = dict(dim=dim, hidden=hidden, depth=depth, emb_dim=emb_dim)
-        self.net = MLPDenoiser(dim, hidden, depth, emb_dim)
-
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        sigma = _per_sample(sigma, x)
-        return -self.net(x, c_noise(sigma)) / sigma.reshape(-1, *([1] * (x.ndim - 1)))

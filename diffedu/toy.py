@@ -5,7 +5,8 @@ the forward process: if x_0 ~ p and x = a·x_0 + b·ε, then
 
     p_{a,b}(x) = Σ_k w_k N(x; a μ_k, (a² s_k² + b²) I)
 
-so the noisy density, its score ∇_x log p_{a,b}(x) and the ideal denoiser's ε are all in closed form.
+so the noisy density, its score ∇_x log p_{a,b}(x) and the ideal denoiser's ε are all in closed form, for any
+process (a, b) = (α_t, σ_t): ``mixture.model(process)`` is the exact model samplers take like a network.
 VP (DDPM): a = √ᾱ_t, b = √(1 − ᾱ_t).  VE (score-based): a = 1, b = σ.  These exact quantities are the
 ground truth the lessons compare learned networks with, and what the sampler tests run on.
 """
@@ -14,10 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ._checks import check_batched, check_int, check_real
-from .schedules import Schedule
+from .model import FunctionModel
 
 
 @dataclass(frozen=True)
@@ -106,28 +108,33 @@ class GaussianMixture:
         log_terms, _, _ = self._component_terms(x, a, b)
         return torch.softmax(log_terms, dim=1).to(x.dtype)
 
-    # --- the two views of the forward process -----------------------------------------------------
-    def vp_scale(self, sched: Schedule, t, like: torch.Tensor):
-        ab = sched.at(sched.alpha_bars, t, like[:, :1]).reshape(-1).to(torch.float64)
-        return torch.sqrt(ab), torch.sqrt(1 - ab)
+    # --- the mixture as a diffusion model --------------------------------------------------------------
+    def model(self, process) -> FunctionModel:
+        """The ideal model of this mixture under ``process``: the exact score of p_t at every time.
 
-    def score_vp(self, x: torch.Tensor, t, sched: Schedule) -> torch.Tensor:
-        """∇ log q_t(x) for the DDPM marginal q_t at step t (int or (B,) tensor)."""
-        a, b = self.vp_scale(sched, t, x)
-        return self.score(x, a, b)
+        Samplers take it like a trained network; ``model.eps(x, t)`` is what a perfectly trained ε-network
+        would return. A batch at one shared time (every sampler step) uses ``fixed_level_score``'s constants.
+        """
+        cache: dict = {}
 
-    def eps_vp(self, x: torch.Tensor, t, sched: Schedule) -> torch.Tensor:
-        """The ideal ε-prediction E[ε | x_t] = −√(1 − ᾱ_t) ∇ log q_t(x_t)."""
-        a, b = self.vp_scale(sched, t, x)
-        return (-b.reshape(-1, 1) * self.score(x, a, b).to(torch.float64)).to(x.dtype)
+        def score(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            a, s = process.alpha_sigma(t)
+            if t.numel() and bool((t == t[0]).all()):
+                key = float(t[0])
+                if key not in cache:
+                    if len(cache) > 4096:
+                        cache.clear()
+                    cache[key] = self.fixed_level_score(float(a[0]), float(s[0]))
+                self._check_x(x)
+                return cache[key](x.to(torch.float64)).to(x.dtype)
+            return self.score(x, a, s)
 
-    def eps_fn(self, sched: Schedule):
-        """An ``eps_fn(x, t)`` for the samplers: what a perfectly trained network would return."""
-        return lambda x, t: self.eps_vp(x, t, sched)
+        return FunctionModel(score, process, "score")
 
-    def score_ve(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        """∇ log p_σ(x) for x = x_0 + σ ε (σ a float or a (B,) tensor)."""
-        return self.score(x, 1.0, sigma)
+    def mode_fractions(self, x: torch.Tensor) -> np.ndarray:
+        """The fraction of the points x nearest (by posterior) to each component, to compare with the weights."""
+        k = self.posterior_labels(x).argmax(1)
+        return (torch.bincount(k, minlength=len(self.weights)).double() / x.shape[0]).numpy()
 
     def conditional(self, keep) -> "GaussianMixture":
         """The mixture restricted to the components ``keep`` (a "class"), renormalised."""

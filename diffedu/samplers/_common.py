@@ -1,33 +1,87 @@
-"""What every sampler shares: timestep tensors, input checks and the callback convention.
+"""What every sampler shares: the grid, input checks and the callback convention.
 
-A sampler is a plain function ``sample(eps_fn, x, sched_or_sigmas, ..., generator=None, callback=None)``
-with no hidden state: the timesteps it visits are an argument, and ``callback`` receives a dict for every
-step, ``{"i": step index, "t": current time, "t_next": next time, "x": new state, "x0_hat": denoised
-estimate, "last": True on the final step, ...}``, which is what the animations record.
+A sampler is a plain function ``sample(model, x, grid, ..., generator=None, callback=None)`` with no hidden
+state. ``model`` is a ``diffedu.model.Model`` (a trained network, an exact toy model, a guided view of
+either): it carries its process, so the sampler asks it for ε̂, x̂_0, the score or the velocity at a time.
 
-``eps_fn(x, t)`` is any callable returning ε̂ with x's shape, where ``t`` is a tensor of shape (B,):
-a trained network, the exact ε of a toy mixture, or a guided combination of either.
+``grid`` is the decreasing sequence of times to visit, in the process's own units, ending where sampling
+stops (0, the data, for DDPM/DDIM): ``model.process.grid(50)`` gives 51 evenly spaced times, and an int
+``steps`` is accepted as a shorthand for that. (k-diffusion's σ grids are the same idea.)
+
+``callback`` receives one dict per step with the same keys in every sampler:
+
+    i        step index (0, 1, …)
+    t        the time the step starts from (process units: DDPM step, continuous t, or σ for ``VE``)
+    t_next   the time it arrives at
+    x        the new state, at t_next
+    x0_hat   the model's denoised estimate x̂_0 at t (for Langevin: Tweedie's x + σ² ∇log p, α = 1)
+    nfe      network evaluations so far
+    last     True on the final step
 
 ``generator`` may be a CPU ``torch.Generator`` whatever device ``x`` is on: the noise is drawn on the
 generator's device and moved to x's, so one seed gives the same samples on a laptop and on a GPU.
 """
 from __future__ import annotations
 
-from typing import Callable
+import math
 
 import torch
 
 from .._checks import check_batched
 from .._random import randn
-
-EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-def timestep_tensor(t, x: torch.Tensor, dtype=torch.long) -> torch.Tensor:
-    return torch.full((x.shape[0],), t, dtype=dtype, device=x.device)
+from ..processes import column
 
 
-def check_prediction(name: str, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def check_model(model):
+    """The process of a diffedu ``Model``; a clear error for anything else (e.g. a bare network)."""
+    process = getattr(model, "process", None)
+    if process is None or not callable(getattr(model, "x0_eps", None)):
+        raise TypeError(f"model must be a diffedu Model (a network with its process, e.g. pretrained(NAME), or "
+                        f"diffedu.DiffusionModel(net, process)), got {type(model).__name__}")
+    return process
+
+
+def grid_of(model, grid, *, increasing_ok: bool = False, min_len: int = 2) -> list:
+    """The sampler's times as Python numbers (ints for a discrete process), checked."""
+    process = check_model(model)
+    if isinstance(grid, int) and not isinstance(grid, bool):
+        grid = process.grid(grid)
+    if isinstance(grid, str) or grid is None:
+        raise ValueError(f"grid must be an int (number of steps) or a sequence of times, got {grid!r}")
+    try:
+        g = torch.as_tensor(grid, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"grid must be an int (number of steps) or a sequence of times, got {grid!r}") from None
+    if g.numel() < min_len:
+        raise ValueError(f"grid must hold at least {min_len} time(s)" + (" (start and end)" if min_len == 2 else ""))
+    if not torch.isfinite(g).all():
+        raise ValueError("grid contains NaN or infinite times")
+    if process.discrete:
+        if not torch.equal(g, g.round()):
+            raise ValueError(f"grid must hold integer steps for {type(process).__name__}, got {g.tolist()}")
+        if g.min() < 0 or g.max() > process.T:
+            raise ValueError(f"grid steps must lie in [0, {process.T}], got {g.tolist()}")
+    elif g.min() < 0:
+        raise ValueError(f"grid times must be >= 0, got {g.tolist()}")
+    if not process.discrete and g.max() > process.t_max * (1 + 1e-12):
+        raise ValueError(f"grid times must be <= t_max = {process.t_max} for {type(process).__name__}, got {g.max()}")
+    d = g[1:] - g[:-1]
+    if not ((d < 0).all() or (increasing_ok and (d > 0).all())):
+        raise ValueError("grid must be strictly decreasing" + (" or increasing" if increasing_ok else ""))
+    return [int(v) for v in g.tolist()] if process.discrete else g.tolist()
+
+
+def alpha_sigma(model, t, x: torch.Tensor):
+    """α_t, σ_t as Python floats (the grid's times are shared by the whole batch)."""
+    a, s = model.process.alpha_sigma(torch.tensor(t))
+    return float(a), float(s)
+
+
+def tt(model, t, x: torch.Tensor) -> torch.Tensor:
+    return model.process.time_tensor(t, x.shape[0], x.device)
+
+
+def checked(name: str, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     if out.shape != x.shape:
         raise ValueError(f"{name} returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
     if not torch.isfinite(out).all():
@@ -44,17 +98,34 @@ def start(x: torch.Tensor) -> torch.Tensor:
     return x.clone()
 
 
+def report(callback, i, t, t_next, x, x0_hat, nfe, last) -> None:
+    if callback is not None:
+        callback({"i": i, "t": t, "t_next": t_next, "x": x, "x0_hat": x0_hat, "nfe": nfe, "last": last})
+
+
+def check_clip(clip_x0):
+    if clip_x0 is None:
+        return None
+    if isinstance(clip_x0, bool) or not isinstance(clip_x0, (int, float)) or not math.isfinite(clip_x0) \
+            or clip_x0 <= 0:
+        raise ValueError(f"clip_x0 must be a positive number or None, got {clip_x0!r}")
+    return float(clip_x0)
+
+
+__all__ = ["check_model", "grid_of", "alpha_sigma", "tt", "checked", "noise", "start", "report", "check_clip", "column"]
+
+
 class Recorder:
     """A callback that keeps every ``every``-th state, and the last one, for animations and plots.
 
         rec = Recorder(every=25, start=x)
-        ddpm_sample(eps_fn, x, sched, callback=rec)
+        ddpm_sample(model, x, callback=rec)
         rec.frames, rec.times      # lists of (B, ...) CPU tensors, and the time each one belongs to
     """
 
     def __init__(self, every: int = 1, key: str = "x", start: torch.Tensor | None = None):
-        if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
         self.every, self.key = every, key
         self.frames = [] if start is None else [start.detach().cpu().clone()]
         self.times = [] if start is None else ["start"]
@@ -62,4 +133,4 @@ class Recorder:
     def __call__(self, info: dict) -> None:
         if info["i"] % self.every == self.every - 1 or info.get("last", False):
             self.frames.append(info[self.key].detach().cpu().clone())
-            self.times.append(info.get("t_next"))
+            self.times.append(info["t_next"])

@@ -1,52 +1,40 @@
-"""DDIM sampling — Song, Meng & Ermon 2021, eq. (12).
+"""DDIM sampling — Song, Meng & Ermon 2021, eq. (12), for any process x_t = α_t x_0 + σ_t ε.
 
-From x_t, predict x̂_0 = (x_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t, then jump to an earlier step s < t:
+From x_t, predict x̂_0 and ε̂, then jump to an earlier time s < t on the grid:
 
-    x_s = √ᾱ_s x̂_0 + √(1 − ᾱ_s − σ²) ε_θ + σ z,     σ = η √((1 − ᾱ_s)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_s)
+    x_s = α_s x̂_0 + √(σ_s² − c²) ε̂ + c z,     c = η · (σ_s/σ_t) · √(σ_t² − (α_t/α_s)² σ_s²)
 
-η = 0 is the deterministic sampler on the slides; η = 1 with every step (s = t − 1) is DDPM with
-σ_t² = β̃_t. Any decreasing subsequence of 1..T may be visited, which is where the speed comes from.
-η may also be a function of the step's t, to add noise on part of the path only (``eta=lambda t: t > 500``).
+c is η times the standard deviation of the posterior q(x_s | x_t, x_0). In the lecture's discrete VP
+notation (α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t)) it reads c = η √((1 − ᾱ_s)/(1 − ᾱ_t)) √(1 − ᾱ_t/ᾱ_s). η = 0 is the
+deterministic sampler on the slides; η = 1 on every step (s = t − 1) is DDPM with σ_t² = β̃_t. Any decreasing
+grid may be visited, which is where the speed comes from. η may also be a function of the step's t, to add
+noise on part of the path only (``eta=lambda t: t > 500``).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
-from .._checks import check_int, check_real
-from ..schedules import Schedule
-from ._common import EpsFn, check_prediction, noise, start, timestep_tensor
+from .._checks import check_real
+from ._common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
 
 
-def ddim_timesteps(T: int, steps: int) -> list[int]:
-    """``steps`` evenly spaced timesteps from T downwards ("trailing": T, T − T/steps, …, T/steps).
-
-    Starting at T matters: a sequence that never visits T starts from noise the model never saw
-    (Lin et al. 2024).
-    """
-    T = check_int("T", T, low=1)
-    steps = check_int("steps", steps, low=1, high=T)
-    ts = torch.linspace(T, 0, steps + 1, dtype=torch.float64)[:-1].round().long().tolist()
-    return ts
-
-
-def _check_timesteps(timesteps, T: int) -> list[int]:
-    ts = [int(t) for t in timesteps]
-    if not ts:
-        raise ValueError("timesteps must not be empty")
-    if any(t < 1 or t > T for t in ts):
-        raise ValueError(f"timesteps must lie in [1, {T}], got {ts}")
-    if any(a <= b for a, b in zip(ts, ts[1:])):
-        raise ValueError("timesteps must be strictly decreasing")
-    return ts
+def ddim_step(x0_hat: torch.Tensor, eps: torch.Tensor, a_t: float, s_t: float, a_s: float, s_s: float,
+              eta: float = 0.0, z: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDIM update t → s from the model's (x̂_0, ε̂); z is the fresh noise when η > 0."""
+    c = eta * (s_s / s_t) * math.sqrt(max(s_t**2 - (a_t / a_s) ** 2 * s_s**2, 0.0)) if s_s > 0 else 0.0
+    x = a_s * x0_hat + math.sqrt(max(s_s**2 - c**2, 0.0)) * eps
+    return x + c * z if c > 0 else x
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, steps: int | None = 50,
-                timesteps=None, eta=0.0, clip_x0: float | None = None,
+def ddim_sample(model, x: torch.Tensor, grid=50, *, eta=0.0, clip_x0: float | None = None,
                 generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
-    """Run DDIM from ``x`` = x_T over ``timesteps`` (default: ``ddim_timesteps(T, steps)``), ending at 0.
+    """Run DDIM from ``x`` at grid[0] down the grid (default: 50 steps of ``model.process.grid``).
 
-    eta: a number ≥ 0, or a function t ↦ η for the step that leaves t.
+    eta:     a number ≥ 0, or a function t ↦ η for the step that leaves t.
+    clip_x0: clamp x̂_0 to [−clip_x0, clip_x0] (images in [−1, 1]) and recompute ε̂ from it.
     """
     if callable(eta):
         def eta_at(t):
@@ -56,24 +44,16 @@ def ddim_sample(eps_fn: EpsFn, x: torch.Tensor, sched: Schedule, *, steps: int |
 
         def eta_at(t):
             return eta_value
-    if clip_x0 is not None and not clip_x0 > 0:
-        raise ValueError(f"clip_x0 must be a positive number or None, got {clip_x0!r}")
-    ts = _check_timesteps(timesteps, sched.T) if timesteps is not None else ddim_timesteps(sched.T, steps)
+    clip_x0 = check_clip(clip_x0)
+    ts = grid_of(model, grid)
     x = start(x)
-    ab = sched.alpha_bars.to(x.device)
-    for i, (t, s) in enumerate(zip(ts, ts[1:] + [0])):
-        tt = timestep_tensor(t, x)
-        eps = check_prediction("eps_fn", eps_fn(x, tt), x)
-        ab_t, ab_s = ab[t].to(x.dtype), ab[s].to(x.dtype)
-        x0_hat = (x - torch.sqrt(1 - ab_t) * eps) / torch.sqrt(ab_t)
+    for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
+        (a_t, s_t), (a_s, s_s) = alpha_sigma(model, t, x), alpha_sigma(model, s, x)
+        x0_hat, eps = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))
         if clip_x0 is not None:
             x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
-            eps = (x - torch.sqrt(ab_t) * x0_hat) / torch.sqrt(1 - ab_t)
-        sigma = eta_at(t) * torch.sqrt((1 - ab_s) / (1 - ab_t) * (1 - ab_t / ab_s))
-        x = torch.sqrt(ab_s) * x0_hat + torch.sqrt((1 - ab_s - sigma**2).clamp(min=0)) * eps
-        if sigma > 0:
-            x = x + sigma * noise(x, generator)
-        if callback is not None:
-            callback({"i": i, "t": t, "t_next": s, "x": x, "x0_hat": x0_hat, "eps": eps,
-                      "last": s == 0})
+            eps = (x - a_t * x0_hat) / s_t
+        e = eta_at(t)
+        x = ddim_step(x0_hat, eps, a_t, s_t, a_s, s_s, e, noise(x, generator) if e > 0 and s_s > 0 else None)
+        report(callback, i, t, s, x, x0_hat, i + 1, i == len(ts) - 2)
     return x

@@ -1,0 +1,216 @@
+"""A trained diffusion model: a network, the process it was trained on, and what it predicts.
+
+The network predicts one of five things about x_t = α_t x_0 + σ_t ε; any one determines the others given x_t:
+
+    "eps"       ε̂                  x̂_0 = (x − σ ε̂)/α
+    "x0"        x̂_0                ε̂ = (x − α x̂_0)/σ
+    "v"         v̂ = α ε̂ − σ x̂_0     x̂_0 = (α x − σ v̂)/(α² + σ²),  ε̂ = (σ x + α v̂)/(α² + σ²)   (Salimans & Ho 2022)
+    "score"     ŝ = ∇log p_t = −ε̂/σ   (the lecture's s_θ = −ε_θ/σ_t)
+    "velocity"  û = α' x̂_0 + σ' ε̂     x̂_0 = (σ' x − σ û)/(ασ' − σα'),  ε̂ = (α û − α' x)/(ασ' − σα')  (flow matching)
+
+so every sampler asks the model for the quantity its update is written in (``model.eps(x, t)``,
+``model.x0``, ``model.score``, ``model.v``, ``model.velocity``) and never converts by hand. The coefficients
+are computed in float64 and applied in x's dtype. ``t`` is in the process's own units (see ``processes``):
+a number, or a (B,) tensor.
+
+Conditioning is bound, not threaded through samplers: ``model.given(y)`` is the conditional model and
+``model.given(y, w)`` classifier-free guidance (Ho & Salimans 2022), both models again.
+"""
+from __future__ import annotations
+
+import torch
+
+from . import processes as P
+from ._checks import check_real
+
+PREDICTIONS = ("eps", "x0", "v", "score", "velocity")
+
+
+class Model:
+    """Anything the samplers take: ``process``, ``prediction`` and ``output(x, t)`` in that parameterisation."""
+
+    process: P.Process
+    prediction: str
+
+    def output(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    # --- one prediction in, every parameterisation out ----------------------------------------------
+    def _coeffs(self, x, t, derivative=False):
+        t = self.process.time_tensor(t, x.shape[0], x.device)
+        a, s = self.process.alpha_sigma(t)
+        d = self.process.d_alpha_sigma(t) if derivative else (None, None)
+        return t, a, s, *d
+
+    def x0_eps(self, x: torch.Tensor, t) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x̂_0, ε̂) from one network evaluation."""
+        kind = self.prediction
+        t, a, s, da, ds = self._coeffs(x, t, derivative=kind == "velocity")
+        out = self.output(x, t)
+        if out.shape != x.shape:
+            raise ValueError(f"the model returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
+        c = lambda v: P.column(v, x)  # noqa: E731
+        if kind == "eps":
+            return (x - c(s) * out) / c(a), out
+        if kind == "x0":
+            return out, (x - c(a) * out) / c(s)
+        if kind == "v":
+            n = a**2 + s**2
+            return (c(a / n) * x - c(s / n) * out), (c(s / n) * x + c(a / n) * out)
+        if kind == "score":
+            return (x + c(s**2) * out) / c(a), -c(s) * out
+        det = a * ds - s * da
+        return c(ds / det) * x - c(s / det) * out, c(a / det) * out - c(da / det) * x
+
+    def eps(self, x, t):
+        if self.prediction == "eps":
+            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+        return self.x0_eps(x, t)[1]
+
+    def x0(self, x, t):
+        if self.prediction == "x0":
+            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+        return self.x0_eps(x, t)[0]
+
+    def score(self, x, t):
+        if self.prediction == "score":
+            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+        _, _, s, _, _ = self._coeffs(x, t)
+        if (s == 0).any():
+            raise ValueError("the score is undefined where σ_t = 0 (t at the clean data): use t > 0")
+        return -self.eps(x, t) / P.column(s, x)
+
+    def v(self, x, t):
+        _, a, s, _, _ = self._coeffs(x, t)
+        x0, eps = self.x0_eps(x, t)
+        return P.column(a, x) * eps - P.column(s, x) * x0
+
+    def velocity(self, x, t):
+        """dx/dt of the probability-flow ODE: E[α' x_0 + σ' ε | x_t] (continuous processes only)."""
+        _, _, _, da, ds = self._coeffs(x, t, derivative=True)
+        x0, eps = self.x0_eps(x, t)
+        return P.column(da, x) * x0 + P.column(ds, x) * eps
+
+    # --- conditioning ---------------------------------------------------------------------------------
+    def given(self, y, w: float = 1.0) -> "Guided":
+        """The model conditioned on labels ``y`` (an int or (B,)), with classifier-free guidance scale w."""
+        return Guided(self, y, w)
+
+
+class DiffusionModel(Model):
+    """A network ``net(x, net_time, [y])`` trained on ``process`` to predict ``prediction``.
+
+    num_classes: for a class-conditional network, the number of classes; label ``num_classes`` is the
+                 learned null label ∅ (used when no label is given, and by classifier-free guidance).
+    """
+
+    def __init__(self, net: torch.nn.Module, process: P.Process, prediction: str = "eps",
+                 num_classes: int | None = None, meta: dict | None = None):
+        if not isinstance(process, P.Process):
+            raise TypeError(f"process must be a diffedu.processes.Process, got {type(process).__name__}")
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        self.net, self.process, self.prediction = net, process, prediction
+        self.num_classes, self.meta = num_classes, dict(meta or {})
+
+    def output(self, x, t, labels=None):
+        p = next(self.net.parameters(), None)
+        xin = x if p is None else x.to(p.dtype)
+        tin = self.process.net_time(t)
+        out = self.net(xin, tin) if labels is None else self.net(xin, tin, labels)  # no label: the null label ∅
+        return out.to(x.dtype)
+
+    def to(self, device=None, dtype=None) -> "DiffusionModel":
+        self.net.to(device=device, dtype=dtype)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def with_process(self, process: P.Process) -> "DiffusionModel":
+        """The same network read through another process (e.g. a DDPM network on the VP SDE's continuous t)."""
+        return DiffusionModel(self.net, process, self.prediction, self.num_classes, self.meta)
+
+    def __repr__(self):
+        n = sum(p.numel() for p in self.net.parameters())
+        return (f"DiffusionModel({type(self.net).__name__}, {n / 1e6:.2f} M parameters, predicts {self.prediction!r}, "
+                f"process {self.process.spec()}" + (f", {self.num_classes} classes" if self.num_classes else "") + ")")
+
+
+def _labels(y, n: int, num_classes: int, device) -> torch.Tensor:
+    if torch.is_tensor(y) and y.is_floating_point() or isinstance(y, float):
+        raise ValueError(f"y must be integer class labels, got {y!r}")
+    y = torch.as_tensor(y, dtype=torch.long, device=device)
+    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"y must be class labels in [0, {num_classes - 1}], got values in "
+                         f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
+    y = y.expand(n) if y.ndim == 0 else y
+    if y.shape != (n,):
+        raise ValueError(f"y must be an int or have shape ({n},), got {tuple(y.shape)}")
+    return y
+
+
+class Guided(Model):
+    """Classifier-free guidance: out = out_∅ + w (out_y − out_∅), one batched network pass ([x, x], [y, ∅]).
+
+    The combination is affine in the prediction, so guiding ε, x̂_0 or v gives the same sampler step.
+    w = 0 is the unconditional model and w = 1 the conditional one, exactly (one pass each).
+    """
+
+    def __init__(self, model: DiffusionModel, y, w: float = 1.0):
+        if not getattr(model, "num_classes", None):
+            raise ValueError("given(y) needs a class-conditional model (num_classes > 0)")
+        self.model, self.y, self.w = model, y, check_real("w", w)
+        self.process, self.prediction = model.process, model.prediction
+
+    def output(self, x, t):
+        m, B = self.model, x.shape[0]
+        y = _labels(self.y, B, m.num_classes, x.device)
+        null = torch.full_like(y, m.num_classes)
+        if self.w in (0.0, 1.0):
+            return m.output(x, t, y if self.w == 1.0 else null)
+        out = m.output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null]))
+        return torch.lerp(out[B:], out[:B], self.w)  # lerp(∅, y, w) is exact at w = 0 and 1
+
+
+class ClassifierGuided(Model):
+    """Classifier guidance (Dhariwal & Nichol 2021): ∇log p(x|y) = ∇log p(x) + s ∇log p_φ(y | x_t, t).
+
+    ``classifier(x_t, net_time) → logits`` must have been trained on the same process (its ``.process``).
+    """
+
+    prediction = "score"
+
+    def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float):
+        cp = getattr(classifier, "process", None)
+        if cp is not None and cp != model.process:
+            raise ValueError(f"the classifier was trained on {cp.spec()}, the model on {model.process.spec()}: "
+                             "guidance needs the same process")
+        self.model, self.classifier, self.y = model, classifier, y
+        self.scale = check_real("scale", scale, low=0)
+        self.process = model.process
+
+    def output(self, x, t):
+        s = self.model.score(x, t)
+        if self.scale == 0:
+            return s
+        with torch.enable_grad():
+            xg = x.detach().to(next(self.classifier.parameters()).dtype).requires_grad_(True)
+            logp = torch.log_softmax(self.classifier(xg, self.process.net_time(t)), dim=-1)
+            n_cls = logp.shape[-1]
+            picked = logp.gather(1, _labels(self.y, x.shape[0], n_cls, x.device)[:, None]).sum()
+            (grad,) = torch.autograd.grad(picked, xg)
+        return s + self.scale * grad.to(x.dtype)
+
+
+class FunctionModel(Model):
+    """A model given by a function ``fn(x, t)`` (an exact score, a closed-form ε, a student's code)."""
+
+    def __init__(self, fn, process: P.Process, prediction: str = "score"):
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        self.fn, self.process, self.prediction = fn, process, prediction
+
+    def output(self, x, t):
+        return self.fn(x, t)

@@ -1,0 +1,98 @@
+"""How every shipped checkpoint was trained — one recipe per checkpoint, one command to reproduce it.
+
+    python -m diffedu.recipes ring8-mlp                      # writes ~/.cache/diffedu/checkpoints/ring8-mlp.safetensors
+    python -m diffedu.recipes mnist-unet --state run.state    # resumable: rerun the same command after a crash
+    python -m diffedu.recipes --list
+
+One file per family holds its recipes (``toy``, ``mnist``; the later lessons add theirs) and a ``setup``
+that builds the network, batches and loss; this file runs any of them the same way: the seed is set before
+the network is built (two runs give bit-identical weights), ``state`` resumes exactly, ``init_from``
+continues from saved weights with a fresh optimiser. The command line lives in ``__main__``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .. import checkpoint
+from ..model import DiffusionModel
+from ..pretrained import asset_path, shipped
+from ..train import TrainResult, train
+from . import mnist, toy
+
+FAMILIES = {"toy": toy, "mnist": mnist}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES}
+
+
+def default_out(name: str) -> Path:
+    """Where a retrained checkpoint goes unless told otherwise: never over the shipped one."""
+    home = os.environ.get("DIFFEDU_HOME") or Path.home() / ".cache" / "diffedu"
+    return Path(home) / "checkpoints" / f"{name}.safetensors"
+
+
+def _recipe(name) -> dict:
+    if not isinstance(name, str) or name not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {name!r}")
+    return RECIPES[name]
+
+
+def setup(name: str):
+    """The recipe's ``Setup`` with the network freshly built from the recipe's seed."""
+    r = _recipe(name)
+    torch.manual_seed(r["seed"])
+    return FAMILIES[r["family"]].setup(name, r)
+
+
+def _init_result(name: str, s, init_from) -> TrainResult:
+    """Start from saved weights (a shipped name or a checkpoint path) instead of from scratch."""
+    path = asset_path(init_from) if isinstance(init_from, str) and init_from in shipped() else init_from
+    loaded = checkpoint.load(path)
+    init = loaded.net if isinstance(loaded, DiffusionModel) else loaded
+    if type(init) is not type(s.net) or init.config != s.net.config:
+        raise ValueError(f"init_from {init_from}: {type(init).__name__}({init.config}) is not the network of "
+                         f"recipe {name!r}")
+    return TrainResult(init.train(), init)  # train() starts its EMA from a copy of result.ema's weights
+
+
+def train_recipe(name: str, steps: int | None = None, progress: bool = True, device: str | None = None, *,
+                 state=None, checkpoint_every: int = 250, init_from=None, **overrides) -> TrainResult:
+    """Train recipe ``name`` (``steps`` overrides its count) and return the ``TrainResult``.
+
+    state:     a training-state file, written every ``checkpoint_every`` steps and at the end; if it exists the
+               run resumes from it (it must come from the same recipe) and repeats the uninterrupted run exactly.
+    init_from: start from these weights with a fresh AdamW and a new warm-up + cosine cycle (``lr=`` overrides).
+    """
+    r = _recipe(name)
+    s = setup(name)
+    total = steps or r["steps"]
+    result, start = None, 0
+    if state is not None and checkpoint.path_of(state).exists():
+        result, start = checkpoint.load_training(state, device=device or "cpu")
+        got = result.model.meta.get("recipe")
+        if got != name:
+            raise ValueError(f"state {checkpoint.path_of(state)} belongs to recipe {got!r}, not {name!r}")
+        if total <= start:
+            raise ValueError(f"state {checkpoint.path_of(state)} is already at step {start} >= steps={total}: "
+                             f"nothing to do (pass a larger --steps to continue)")
+    elif init_from is not None:
+        result = _init_result(name, s, init_from)
+    on_step = None
+    if state is not None:
+        def on_step(step, res):  # train() calls it every checkpoint_every steps and after the last
+            checkpoint.save_training(state, res, step, {"recipe": name})
+    overrides.setdefault("lr", r["lr"])
+    if "ema_decay" in r:
+        overrides.setdefault("ema_decay", r["ema_decay"])
+    return train(result.model if result is not None else s.net, s.loss, s.batches, steps=total, seed=r["seed"],
+                 progress=progress, device=device, result=result, start_step=start, on_step=on_step,
+                 on_step_every=checkpoint_every, **overrides)
+
+
+def save_result(name: str, net: torch.nn.Module, path, meta: dict, s=None):
+    """Write a trained network as the recipe's checkpoint (its process and prediction included)."""
+    r = _recipe(name)
+    s = s or setup(name)
+    return checkpoint.save(path, net, process=s.process, prediction=s.prediction, num_classes=s.num_classes,
+                           meta=meta, dtype=getattr(torch, r.get("save_dtype", "float32")))
