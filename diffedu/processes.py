@@ -199,9 +199,14 @@ class VPSDE(Process):
 
 @dataclass(frozen=True, eq=False)
 class CosineVP(Process):
-    """α_t = cos(πt/2), σ_t = sin(πt/2): log-SNR λ_t = −2 log tan(πt/2) (Salimans & Ho 2022)."""
+    """α_t = cos(πt/2), σ_t = sin(πt/2): log-SNR λ_t = −2 log tan(πt/2) (Salimans & Ho 2022).
+
+    t_max: where sampling starts. At t = 1, α = 0 and x̂_0 cannot be read from ε̂ or a score (v- and
+    velocity-networks are fine there); start an ε-model a little earlier, e.g. t_max = 0.999.
+    """
 
     time_scale: float = 1000.0
+    t_max: float = 1.0
 
     def alpha_sigma(self, t):
         u = _f64(t) * math.pi / 2
@@ -272,9 +277,10 @@ class VE(Process):
 @dataclass(frozen=True, eq=False)
 class Linear(Process):
     """The linear interpolant of flow matching / rectified flow: x_t = (1 − t) x_0 + t ε (Lipman et al. 2023;
-    Liu et al. 2023). Its velocity dx/dt = ε − x_0."""
+    Liu et al. 2023). Its velocity dx/dt = ε − x_0. t_max as for ``CosineVP`` (α = 0 at t = 1)."""
 
     time_scale: float = 1000.0
+    t_max: float = 1.0
 
     def alpha_sigma(self, t):
         t = _f64(t)

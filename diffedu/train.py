@@ -6,11 +6,19 @@
 
 ``loss_fn(model, batch, generator) -> scalar`` decides what is learned (DDPM's L_simple, denoising score
 matching, a classifier's cross-entropy…); ``batches(generator) -> batch`` draws a mini-batch on the CPU.
+
+Every run is a function of its seed: the batches, the noise and the dropout masks of step ``t`` come from
+seeds mixed from (seed, t, shard), so a resumed run repeats an uninterrupted one without any saved RNG state,
+and ``torchrun --nproc-per-node N`` (DistributedDataParallel, one shard per micro-batch per process) computes
+what one process with ``micro_batches=N`` does, up to the order of float additions.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -56,7 +64,7 @@ class TrainResult:
     seconds: float = 0.0
     device: str = "cpu"
     optimizer_state: dict | None = None
-    rng_state: dict | None = None  # the batch generator's and torch's RNG states: a resumed run repeats the original
+    rng_state: dict | None = None  # unused: batches and noise follow from (seed, step, shard), see mix()
 
 
 def tensor_batches(data: torch.Tensor, batch_size: int, *extra: torch.Tensor):
@@ -80,28 +88,69 @@ def _to(batch, device):
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")  # torch.compile's modes that train() accepts
 
 
+def mix(seed: int, step: int, shard: int, stream: str = "batches") -> int:
+    """A 63-bit seed for one micro-batch: a hash (BLAKE2b) of (seed, step, shard, stream).
+
+    ``stream`` keeps two uses of one shard apart: "batches" seeds the generator handed to ``batches`` and
+    ``loss_fn``, "torch" seeds torch's global RNGs (dropout). With one seed for both, on the CPU the dropout
+    masks would be drawn from the very numbers that picked the batch.
+    """
+    digest = hashlib.blake2b(f"{seed},{step},{shard},{stream}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+def _distributed(dev: torch.device) -> tuple[int, int]:
+    """(rank, world size): (0, 1) unless torchrun started us (``WORLD_SIZE`` > 1). Joins the process group
+    ("nccl" on a GPU, else "gloo") unless the caller already did; it is left open for the caller."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not torch.distributed.is_available():
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size()
+
+
 def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2e-3,
           weight_decay: float = 0.0, ema_decay: float = 0.995, warmup: int = 100,
           lr_schedule: str = "cosine", grad_clip: float | None = 1.0, device: str | None = None,
           seed: int = 0, progress: bool = True, amp_dtype: torch.dtype | None = None,
           channels_last: bool = False, compile_mode: str | None = None, result: TrainResult | None = None,
-          start_step: int = 0, on_step=None, on_step_every: int = 1) -> TrainResult:
+          start_step: int = 0, on_step=None, on_step_every: int = 1, micro_batches: int = 1) -> TrainResult:
     """Train ``model`` for ``steps`` optimiser steps and return the model, its EMA and the loss history.
 
     amp_dtype:    e.g. torch.bfloat16 to run forward passes under autocast on a GPU.
     compile_mode: run the forward and backward passes through ``torch.compile`` ("default"; "reduce-overhead"
                   also replays them as CUDA graphs on a GPU). ``result.model`` stays the plain module.
-    result / start_step: continue an earlier run (see ``checkpoint.save_training``); with its RNG states saved,
-                  the continuation draws the same batches and noise as an uninterrupted run would have.
+    micro_batches: k batches per step (gradient accumulation): the loss is the mean of their losses, then one
+                  optimiser step. Micro-batch j of step t draws with ``mix(seed, t, j)``.
+    result / start_step: continue an earlier run (see ``checkpoint.save_training``): the model, EMA and
+                  optimiser state come from ``result``; batches and noise follow from (seed, step, shard), so
+                  the continuation draws what an uninterrupted run would have.
     on_step(step, result): called after every ``on_step_every``-th step and after the last (periodic
                   checkpoints, live plots).
+
+    Under ``torchrun --nproc-per-node W`` (``WORLD_SIZE`` > 1) the process group is joined ("nccl" on a GPU,
+    each process on ``cuda:LOCAL_RANK``; "gloo" on the CPU) and left open when train() returns: destroying
+    it is the caller's. Rank r computes the shards r·k … r·k + k − 1 and DistributedDataParallel averages the
+    gradients, so W processes with ``micro_batches=k`` train as one process with ``micro_batches=W·k``. Every
+    rank keeps the same EMA; only rank 0 shows the progress bar and calls ``on_step``, but pass the same
+    ``on_step`` (or None) everywhere: the losses, averaged over the ranks, are read back at its cadence.
 
     Losses are read back from the device every 50 steps, not after every step, so that a GPU is never kept
     waiting for Python; a non-finite loss is reported then, with the step it happened at.
     """
     steps = check_int("steps", steps, low=1)
     on_step_every = check_int("on_step_every", on_step_every, low=1)
+    micro_batches = check_int("micro_batches", micro_batches, low=1)
+    warmup = check_int("warmup", warmup, low=0)
+    start_step = check_int("start_step", start_step, low=0)
+    seed = check_int("seed", seed)
     check_real("lr", lr, low=0, low_open=True)
+    check_real("weight_decay", weight_decay, low=0)
+    check_real("ema_decay", ema_decay, low=0, high=1, high_open=True)
+    if grad_clip is not None:
+        check_real("grad_clip", grad_clip, low=0, low_open=True)
     if lr_schedule not in ("cosine", "constant"):
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
     if compile_mode is not None and compile_mode not in COMPILE_MODES:
@@ -109,17 +158,19 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
     from tqdm.auto import tqdm
 
     dev = pick_device(device)
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed + start_step)
-    if result is not None and result.rng_state:
-        gen.set_state(result.rng_state["batches"])
-        torch.set_rng_state(result.rng_state["torch"])
-        if dev.type == "cuda" and "cuda" in result.rng_state:
-            torch.cuda.set_rng_state(result.rng_state["cuda"], dev)
+    if dev.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    rank, world = _distributed(dev)
     model = model.to(dev)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    step_model = model if compile_mode is None else torch.compile(model, mode=compile_mode)
+    ddp = None
+    if world > 1:  # wrapping broadcasts rank 0's weights, so every rank starts (and stays) identical
+        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    step_model = ddp or model
+    if compile_mode is not None:
+        step_model = torch.compile(step_model, mode=compile_mode)
     # fused: one kernel for the whole update on a GPU; the CPU keeps the default loop
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=dev.type == "cuda" or None)
     ema = EMA(model, ema_decay)
@@ -130,7 +181,8 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
         ema.updates = start_step
         if result.optimizer_state:
             opt.load_state_dict(result.optimizer_state)
-    result.model, result.ema, result.device = model, ema.model, str(dev)
+    result.model, result.ema, result.device, result.rng_state = model, ema.model, str(dev), None
+    show = progress and rank == 0
 
     def lr_at(step):
         if step < warmup:
@@ -141,51 +193,60 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
 
     pending: list[torch.Tensor] = []  # this run's losses not yet copied to the CPU
 
-    def read_losses():
+    def read_losses():  # every rank reads at the same steps: the all-reduce needs them all
         if not pending:
             return
-        values = torch.stack(pending).tolist()
+        values = torch.stack(pending)
         pending.clear()
-        for v in values:
+        if world > 1:
+            torch.distributed.all_reduce(values)
+            values /= world
+        for v in values.tolist():
             if not math.isfinite(v):
                 raise FloatingPointError(f"loss became {v} at step {len(result.losses)}: lower lr or check the data")
             result.losses.append(v)
-        if progress:
+        if show:
             bar.set_postfix(loss=f"{sum(result.losses[-50:]) / len(result.losses[-50:]):.4f}")
-
-    def rng_state():
-        state = {"batches": gen.get_state(), "torch": torch.get_rng_state()}
-        if dev.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(dev)
-        return state
 
     model.train()
     t0, seconds_before = time.perf_counter(), result.seconds
-    bar = tqdm(range(start_step, steps), disable=not progress, desc="training", mininterval=0.5)
+    bar = tqdm(range(start_step, steps), disable=not show, desc="training", mininterval=0.5)
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        if compile_mode == "reduce-overhead":
-            torch.compiler.cudagraph_mark_step_begin()  # the previous step's graph outputs may be overwritten
-        batch = _to(batches(gen), dev)
-        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            loss = loss_fn(step_model, batch, gen)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        step_loss = 0.0
+        for j in range(micro_batches):
+            shard = rank * micro_batches + j  # the global shard index: the same draws whatever the world size
+            if dev.type == "cpu":  # torch.manual_seed also queues a CUDA seeding, with a stack trace: 0.1 ms
+                torch.random.default_generator.manual_seed(mix(seed, step, shard, "torch"))
+            else:
+                torch.manual_seed(mix(seed, step, shard, "torch"))
+            gen = torch.Generator().manual_seed(mix(seed, step, shard))
+            if compile_mode == "reduce-overhead":
+                torch.compiler.cudagraph_mark_step_begin()  # the previous graph's outputs may be overwritten
+            batch = _to(batches(gen), dev)
+            # DDP all-reduces the gradients in the last micro-batch's backward pass only
+            sync = ddp is None or j == micro_batches - 1
+            with contextlib.nullcontext() if sync else ddp.no_sync():
+                with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    loss = loss_fn(step_model, batch, gen)
+                (loss / micro_batches).backward()
+            step_loss = step_loss + loss.detach().float() / micro_batches
         if grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         opt.step()
         ema.update(model)
-        pending.append(loss.detach().float())
-        call = on_step is not None and ((step + 1) % on_step_every == 0 or step + 1 == steps)
-        if call or len(pending) == 50:
+        pending.append(step_loss)
+        due = on_step is not None and ((step + 1) % on_step_every == 0 or step + 1 == steps)
+        if due or len(pending) == 50:
             read_losses()
-        if call:
-            result.optimizer_state, result.rng_state = opt.state_dict(), rng_state()
+        if due and rank == 0:
+            result.optimizer_state = opt.state_dict()
             result.seconds = seconds_before + time.perf_counter() - t0
             on_step(step + 1, result)
     read_losses()
     result.seconds = seconds_before + time.perf_counter() - t0
-    result.optimizer_state, result.rng_state = opt.state_dict(), rng_state()
+    result.optimizer_state = opt.state_dict()
     model.eval()
     return result

@@ -60,8 +60,8 @@ class _Crash(Exception):
 
 
 def test_a_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(tmp_path):
-    """Weights, EMA, AdamW moments and RNG states all survive the checkpoint: same batches, same noise,
-    same dropout masks, so the resumed run ends bit for bit where the uninterrupted one does."""
+    """Weights, EMA and AdamW moments survive the checkpoint, and batches, noise and dropout masks follow from
+    (seed, step): the resumed run ends bit for bit where the uninterrupted one does."""
     from diffedu.models import UNet
 
     s = schedules.cosine(1000)
@@ -88,16 +88,12 @@ def test_a_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(tmp_p
     with pytest.raises(_Crash):
         run(on_step=crash_at_5)
     res, start = checkpoint.load_training(tmp_path / "state")
-    assert start == 5 and len(res.losses) == 5 and res.rng_state is not None
+    assert start == 5 and len(res.losses) == 5
     resumed = run(result=res, start=start)
     assert resumed.losses == full.losses
     for a, b in [(resumed.model, full.model), (resumed.ema, full.ema)]:
         for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(p, q), name
-    # without the RNG states (an older checkpoint) the run continues, on different batches
-    res, start = checkpoint.load_training(tmp_path / "state")
-    res.rng_state = None
-    assert run(result=res, start=start).losses[5:] != full.losses[5:]
 
 
 def test_on_step_sees_every_loss_so_far_at_its_cadence():
