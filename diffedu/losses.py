@@ -14,7 +14,7 @@ import torch
 
 from ._checks import check_batched
 from ._random import randint, randn
-from .model import PREDICTIONS
+from .model import PREDICTIONS, FunctionModel
 from .processes import DiscreteVP, Process, column
 from .schedules import Schedule
 
@@ -52,7 +52,7 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
     process:   a ``processes.Process`` (a named ``Schedule`` is read as ``DiscreteVP``).
     weighting="simple": mean squared error of the network's own target (ε, x_0, v, score or velocity): L_simple.
     weighting="elbo":   T · E_t[ weight_t · ‖ε − ε̂‖² ] summed over dimensions — the ELBO terms L_{1..T−1}
-                        in nats per sample (up to the constant L_T and the decoder L_0); ε-prediction only.
+                        in nats per sample (up to the constant L_T and the decoder L_0), on a DiscreteVP.
     t: optionally the times (B,); otherwise uniform on {1, …, T}, or on (t_clean, t_max] for a continuous one.
     """
     check_batched("x0", x0)
@@ -63,8 +63,8 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
     if prediction not in PREDICTIONS or (prediction == "velocity" and process.discrete):
         raise ValueError(f"prediction must be one of {PREDICTIONS} (velocity: continuous processes), "
                          f"got {prediction!r}")
-    if weighting not in ("simple", "elbo") or (weighting == "elbo" and not (process.discrete and prediction == "eps")):
-        raise ValueError(f"weighting must be 'simple' or 'elbo' (elbo: an ε-network on a DiscreteVP), got {weighting!r}")
+    if weighting not in ("simple", "elbo") or (weighting == "elbo" and not process.discrete):
+        raise ValueError(f"weighting must be 'simple' or 'elbo' (elbo: on a DiscreteVP), got {weighting!r}")
     B = x0.shape[0]
     if t is None:
         if process.discrete:
@@ -81,6 +81,7 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
         raise ValueError(f"the network returned shape {tuple(pred.shape)}, expected {tuple(x0.shape)}")
     if weighting == "simple":
         return ((pred - targets(process, x0, eps, t)[prediction]) ** 2).mean()
-    per_sample = ((eps - pred) ** 2).flatten(1).sum(1)
+    eps_hat = FunctionModel(lambda x, tt: pred, process, prediction).eps(xt, t)  # any prediction, read as ε̂
+    per_sample = ((eps - eps_hat) ** 2).flatten(1).sum(1)
     w = elbo_weight(process.sched).to(x0.device)[t].to(x0.dtype)
     return process.T * (w * per_sample).mean()

@@ -20,10 +20,11 @@ def test_loss_goes_down_and_samples_beat_a_fixed_distance(trained):
     first, last = sum(res.losses[:50]) / 50, sum(res.losses[-200:]) / 200
     assert last < 0.5 * first, (first, last)
     g = torch.Generator().manual_seed(1)
-    x = de.ddpm_sample(de.as_eps_fn(res.ema, s), torch.randn(3000, 2, generator=g), s, generator=g)
+    model = de.DiffusionModel(res.ema, de.DiscreteVP.of(s))
+    x = de.ddpm_sample(model, torch.randn(3000, 2, generator=g), generator=g)
     d = metrics.sliced_wasserstein(x, mix.sample(3000, g))
-    untrained = de.ddpm_sample(de.as_eps_fn(de.MLPDenoiser().eval(), s), torch.randn(3000, 2, generator=g), s,
-                               generator=g)
+    untrained = de.ddpm_sample(de.DiffusionModel(de.MLPDenoiser().eval(), de.DiscreteVP.of(s)),
+                               torch.randn(3000, 2, generator=g), generator=g)
     floor, _ = metrics.noise_floor(mix.sample, 3000)
     assert d < 2.5 * floor, (d, floor)
     assert metrics.sliced_wasserstein(untrained, mix.sample(3000, g)) > 3 * d
@@ -41,16 +42,24 @@ def test_checkpoint_round_trip(trained, tmp_path):
 
 
 def test_checkpoint_with_wrong_shape_or_missing_tensor_is_refused(tmp_path):
-    from safetensors.torch import load_file, save_file
+    import json
 
-    path = checkpoint.save(tmp_path / "m", de.MLPDenoiser(hidden=32))
-    tensors = load_file(str(path))
+    from safetensors.torch import save_file
+
+    net = de.MLPDenoiser(hidden=32)
+    path = checkpoint.save(tmp_path / "m", net)
+    header, tensors = checkpoint.read(path)
+
+    def rewrite(tensors):  # a consistent file (valid sha256) whose tensors do not fit the network
+        header["sha256"] = checkpoint.tensor_digest(tensors)
+        save_file(tensors, str(path), metadata={"diffedu": json.dumps(header)})
+
     tensors["out.weight"] = torch.zeros(3, 32)
-    save_file(tensors, str(path))
+    rewrite(tensors)
     with pytest.raises(ValueError, match="out.weight"):
         checkpoint.load(path)
     del tensors["out.weight"]
-    save_file(tensors, str(path))
+    rewrite(tensors)
     with pytest.raises(ValueError, match="missing tensors.*out.weight"):
         checkpoint.load(path)
 
@@ -131,9 +140,11 @@ def test_loss_variants_and_bad_input():
     m = de.MLPDenoiser()
     for p in ("eps", "x0", "v"):
         for w in ("simple", "elbo"):
-            assert torch.isfinite(de.diffusion_loss(m, x0, s, parameterization=p, weighting=w))
-    with pytest.raises(ValueError, match="parameterization"):
-        de.diffusion_loss(m, x0, s, parameterization="score")
+            assert torch.isfinite(de.diffusion_loss(m, x0, s, prediction=p, weighting=w))
+    with pytest.raises(ValueError, match="prediction"):
+        de.diffusion_loss(m, x0, s, prediction="velocity")  # a discrete process has no velocity
+    with pytest.raises(ValueError, match="prediction"):
+        de.diffusion_loss(m, x0, s, prediction="noise")
     with pytest.raises(ValueError, match="weighting"):
         de.diffusion_loss(m, x0, s, weighting="snr")
     with pytest.raises(ValueError, match="steps"):
@@ -150,11 +161,10 @@ def test_elbo_weight_is_the_lectures_formula():
 
 
 def test_float64_samplers_drive_a_float32_network():
-    s = schedules.linear(20)
-    f = de.as_eps_fn(de.MLPDenoiser().eval(), s)
-    out = f(torch.randn(4, 2, dtype=torch.float64), torch.full((4,), 5))
+    f = de.DiffusionModel(de.MLPDenoiser().eval(), de.DiscreteVP("linear", 20))
+    out = f.eps(torch.randn(4, 2, dtype=torch.float64), torch.full((4,), 5))
     assert out.dtype == torch.float64
-    assert de.ddim_sample(f, torch.randn(4, 2, dtype=torch.float64), s, steps=4).dtype == torch.float64
+    assert de.ddim_sample(f, torch.randn(4, 2, dtype=torch.float64), 4).dtype == torch.float64
 
 
 def test_frechet_distance_matches_the_closed_form_for_gaussians():
