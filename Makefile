@@ -1,12 +1,16 @@
 # The two commands of the README:
-#   make lab    set everything up, then open the lessons in JupyterLab
+#   make lab    set everything up, then open the lessons in JupyterLab (as root too; extra server arguments
+#               in ARGS, e.g. make lab ARGS="--no-browser --port 8890" on a remote machine)
 #   make test   set everything up, then run the whole test suite (unit tests, every lesson under nbval in
 #               fast mode, and the widget test in headless Chromium)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
-PIP_INSTALL := $(PIP) install -q -c constraints.txt
+PIP_INSTALL := $(PIP) install -q
+ARGS   ?=
+# JupyterLab refuses to start as root unless told; containers and cloud machines often run as root
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test setup setup-dev chromium clean
 
@@ -14,9 +18,10 @@ $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "diffedu needs Python >= 3.10"'
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned: a bare "torch>=2.2" in a fresh venv would pull a multi-GB CUDA build.
-$(VENV)/.lab-installed: pyproject.toml constraints.txt | $(PY)
-	$(PIP_INSTALL) torch
+# torch first, chosen for the machine (binder/torch_setup.py): an installed torch is kept, a GPU machine gets the
+# CUDA build, any other the CPU build — a bare "torch>=2.2" would pull a multi-GB CUDA build everywhere.
+$(VENV)/.lab-installed: pyproject.toml binder/torch_setup.py | $(PY)
+	$(PY) binder/torch_setup.py
 	$(PIP_INSTALL) -e ".[lab]"
 	touch $@
 
@@ -27,8 +32,9 @@ $(VENV)/.dev-installed: $(VENV)/.lab-installed
 setup: $(VENV)/.lab-installed
 setup-dev: $(VENV)/.dev-installed
 
+# The repository is the server's root (as on Binder), so /lab/tree/lessons/01_… is the same path everywhere.
 lab: setup
-	$(VENV)/bin/jupyter lab lessons/
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/lessons $(ROOT_FLAG) $(ARGS)
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 chromium:

@@ -1,0 +1,80 @@
+"""The README's setup: which torch gets installed, and `make lab` answering as root or as a user."""
+import importlib.util
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("torch_setup", ROOT / "binder" / "torch_setup.py")
+torch_setup = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(torch_setup)
+
+
+def test_no_gpu_gets_the_cpu_build_first_then_the_default_index():
+    reason, attempts = torch_setup.decide(None, gpu=False)
+    assert attempts[0] == ["--extra-index-url", torch_setup.CPU_INDEX, f"torch=={torch_setup.PIN}+cpu"]
+    assert attempts[1] == [f"torch=={torch_setup.PIN}"] and "CPU" in reason
+
+
+def test_a_gpu_gets_the_default_index_cuda_build():
+    reason, attempts = torch_setup.decide(None, gpu=True)
+    assert attempts == [[f"torch=={torch_setup.PIN}"]] and "GPU" in reason
+
+
+@pytest.mark.parametrize("version", ["2.5.1+cu121", "2.13.0+cpu", "2.13.0", "2.2.0"])
+def test_an_installed_torch_is_kept(version):
+    for gpu in (False, True):
+        reason, attempts = torch_setup.decide(version, gpu=gpu)
+        assert attempts == [] and "kept" in reason
+
+
+def test_too_old_a_torch_is_upgraded_and_the_override_is_checked():
+    assert torch_setup.decide("2.1.2+cu118", gpu=True)[1] == [[f"torch=={torch_setup.PIN}"]]
+    assert torch_setup.decide(None, gpu=True, override="cpu")[1][0][-1].endswith("+cpu")
+    assert torch_setup.decide(None, gpu=False, override="cuda")[1] == [[f"torch=={torch_setup.PIN}"]]
+    with pytest.raises(ValueError, match="DIFFEDU_TORCH must be 'cpu' or 'cuda'"):
+        torch_setup.decide(None, gpu=False, override="gpu")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_make_lab_starts_and_serves_the_lessons_path():
+    """`make lab` as whoever runs the tests (root in CI): the server answers its API and finds
+    lessons/01_… at the same path as Binder's."""
+    if not (ROOT / ".venv" / "bin" / "jupyter").exists():
+        pytest.skip("no .venv with JupyterLab: run `make lab` once (make test sets it up)")
+    port, token = _free_port(), "difftest"
+    args = f"--no-browser --port={port} --ip=127.0.0.1 --IdentityProvider.token={token}"
+    proc = subprocess.Popen(["make", "-s", "lab", f"ARGS={args}"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline, status = time.time() + 90, None
+        while time.time() < deadline and status is None:
+            if proc.poll() is not None:
+                pytest.fail("make lab exited: " + proc.stdout.read().decode()[-2000:])
+            try:
+                status = urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).read()
+            except OSError:
+                time.sleep(0.5)
+        assert status is not None, "the server did not answer within 90 s"
+        lesson = urllib.request.urlopen(f"{base}/api/contents/lessons/01_forward_process.ipynb?token={token}"
+                                        f"&content=0", timeout=10)
+        assert lesson.status == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
