@@ -90,11 +90,58 @@ def test_download_failure_says_what_to_do(mirrors, tmp_path, monkeypatch):
     broken, _, missing = mirrors
     monkeypatch.setenv("DIFFEDU_CACHE", str(tmp_path / "cache2"))
     mnist._load.cache_clear()
-    with pytest.raises(RuntimeError, match="To fix: download t10k-images-idx3-ubyte.gz") as e:
+    with pytest.raises(RuntimeError, match="To fix: download t10k-images-idx3-ubyte.gz, t10k-labels") as e:
         mnist.load("test", mirrors=[missing, broken], local_copies=False)
     assert "404" in str(e.value) and "does not match the expected sha256" in str(e.value)
+    assert "2 of 2 mnist files" in str(e.value)  # every missing file named in one error
     with pytest.raises(FileNotFoundError, match="download=False"):
         mnist.load("test", download=False, local_copies=False)
     mnist._load.cache_clear()
     with pytest.raises(ValueError, match="split"):
         mnist.load("validation")
+
+
+def test_a_damaged_deflate_stream_is_rejected_replaced_and_never_blocks_a_good_copy(mirrors, tmp_path, monkeypatch):
+    _, good, _ = mirrors
+    name = "t10k-labels-idx1-ubyte.gz"
+    data = bytearray((SHIPPED / name).read_bytes())
+    data[12:40] = b"\xff" * 28  # damage near the start of the deflate stream: zlib.error, not BadGzipFile
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / name).write_bytes(bytes(data))
+    assert not _fetch.verified(root / name, mnist.FILES[name])
+    # a damaged file in root= (searched first) does not block the valid shipped copy after it
+    assert _fetch.fetch("mnist", name, mnist.FILES[name], [good], root=root) == SHIPPED / name
+    # in the cache it is replaced by a fresh download
+    cache = tmp_path / "cache3"
+    monkeypatch.setenv("DIFFEDU_CACHE", str(cache))
+    (cache / "mnist").mkdir(parents=True)
+    (cache / "mnist" / name).write_bytes(bytes(data))
+    got = _fetch.fetch("mnist", name, mnist.FILES[name], good, local_copies=False)  # one mirror as a string
+    assert got == cache / "mnist" / name and _fetch.verified(got, mnist.FILES[name])
+
+
+def test_mirrors_are_checked_and_a_killed_download_leaves_nothing_behind(tmp_path, monkeypatch):
+    import os
+    import time
+
+    with pytest.raises(ValueError, match="mirrors must be a URL or a non-empty list"):
+        mnist.load("test", mirrors=[3])
+    cache = tmp_path / "cache4"
+    monkeypatch.setenv("DIFFEDU_CACHE", str(cache))
+    (cache / "mnist").mkdir(parents=True)
+    stale = cache / "mnist" / "tmpab12cd"  # what pooch leaves when a download is killed midway
+    stale.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = cache / "mnist" / "tmpfresh"  # possibly another process's download in progress: kept
+    fresh.write_bytes(b"partial")
+    with pytest.raises(FileNotFoundError):
+        _fetch.fetch("mnist", "t10k-labels-idx1-ubyte.gz", "0" * 64, ["http://127.0.0.1:9/"], download=False,
+                     local_copies=False)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_download_fetches_all_four_files_in_one_call():
+    got = mnist.download()
+    assert sorted(got) == sorted(mnist.FILES) and all(_fetch.verified(p, mnist.FILES[f]) for f, p in got.items())

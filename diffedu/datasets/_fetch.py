@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import time
+import zlib
 from pathlib import Path
 
 REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -26,7 +28,8 @@ def search_dirs(name: str, root=None) -> list[Path]:
         dirs.append(Path(root))
     if os.environ.get("DIFFEDU_DATA"):
         dirs.append(Path(os.environ["DIFFEDU_DATA"]) / name)
-    dirs.append(REPO_DATASETS / name)
+    if (REPO_DATASETS / name).is_dir():  # a checkout of the repository (not an installed wheel)
+        dirs.append(REPO_DATASETS / name)
     return dirs
 
 
@@ -43,8 +46,28 @@ def content_sha256(path: Path) -> str:
 def verified(path: Path, sha256: str) -> bool:
     try:
         return path.is_file() and content_sha256(path) == sha256
-    except (OSError, EOFError, gzip.BadGzipFile):  # truncated or not gzip at all
+    except (OSError, EOFError, zlib.error, ValueError):  # truncated, damaged deflate stream, not gzip at all
         return False
+
+
+def check_mirrors(mirrors) -> list[str]:
+    """One URL or a list of URLs (base folders), as a list."""
+    if isinstance(mirrors, str):
+        mirrors = [mirrors]
+    if not isinstance(mirrors, (list, tuple)) or not mirrors or not all(isinstance(m, str) and m for m in mirrors):
+        raise ValueError(f"mirrors must be a URL or a non-empty list of URLs, got {mirrors!r}")
+    return list(mirrors)
+
+
+def _remove_stale_downloads(cache: Path, older_than: float = 600.0) -> None:
+    """A download killed midway leaves pooch's temporary file (tmp…) in the cache: remove old ones."""
+    if cache.is_dir():
+        for p in cache.glob("tmp*"):
+            try:
+                if p.is_file() and time.time() - p.stat().st_mtime > older_than:
+                    p.unlink()
+            except OSError:
+                pass
 
 
 def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, download: bool = True,
@@ -53,6 +76,7 @@ def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, 
 
     local_copies=False skips the shipped and $DIFFEDU_DATA folders (``root`` and the cache still count).
     """
+    mirrors = check_mirrors(mirrors)
     plain = filename[:-3] if filename.endswith(".gz") else filename
     dirs = search_dirs(name, root) if local_copies else ([Path(root)] if root is not None else [])
     for d in dirs:
@@ -60,6 +84,7 @@ def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, 
             if verified(candidate, sha256):
                 return candidate
     cache = cache_dir(name)
+    _remove_stale_downloads(cache)
     for candidate in (cache / filename, cache / plain):
         if verified(candidate, sha256):
             return candidate
@@ -79,9 +104,28 @@ def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, 
             continue
         if verified(got, sha256):
             return got
-        got.unlink()
+        got.unlink(missing_ok=True)
         errors.append(f"{url}: downloaded, but its content does not match the expected sha256")
     raise RuntimeError(_help(name, filename, cache, mirrors, "\n  ".join(errors)))
+
+
+def fetch_all(name: str, files: dict, mirrors, root=None, download: bool = True, local_copies: bool = True) -> dict:
+    """``fetch`` every file of ``files`` ({filename: sha256}); one error naming every file that failed."""
+    got, failed, offline = {}, {}, True
+    for filename, sha in files.items():
+        try:
+            got[filename] = fetch(name, filename, sha, mirrors, root, download, local_copies)
+        except (FileNotFoundError, RuntimeError) as e:
+            offline &= isinstance(e, FileNotFoundError)
+            failed[filename] = str(e).splitlines()[1:-1]  # the reasons, without the header and the advice
+    if not failed:
+        return got
+    lines = "".join(f"\n  {f}:" + "".join(f"\n    {r.strip()}" for r in why) for f, why in failed.items())
+    msg = (f"{len(failed)} of {len(files)} {name} files could not be found or downloaded:{lines}\n"
+           f"To fix: download {', '.join(failed)} from one of {check_mirrors(mirrors)} by hand into "
+           f"{cache_dir(name)} (or a folder named by $DIFFEDU_DATA/{name}, or pass root=...). Files are checked by "
+           f"content, so the .gz from any mirror or the uncompressed file both work.")
+    raise (FileNotFoundError if offline else RuntimeError)(msg)
 
 
 def _help(name, filename, cache, mirrors, why) -> str:
