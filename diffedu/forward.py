@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_batched, check_same_shape
+from ._checks import check_batched, check_finite, check_same_shape
 from ._random import randn
 from .schedules import Schedule
 
@@ -24,13 +24,22 @@ from .schedules import Schedule
 def _noise_like(x: torch.Tensor, noise, generator) -> torch.Tensor:
     if noise is None:
         return randn(x.shape, x, generator)
+    check_finite("noise", noise)
     check_same_shape("noise", noise, "x", x)
     return noise
+
+
+def _check_sched(sched) -> Schedule:
+    if not isinstance(sched, Schedule):
+        raise ValueError(f"sched must be a diffedu.schedules.Schedule (e.g. schedules.linear(1000)), "
+                         f"got {sched!r}")
+    return sched
 
 
 def q_step(x_prev: torch.Tensor, t, sched: Schedule, noise=None, generator=None) -> torch.Tensor:
     """One Markov step x_t = √(1 − β_t) x_{t−1} + √β_t ε (t ≥ 1)."""
     check_batched("x_prev", x_prev)
+    _check_sched(sched)
     _require_positive_t(t)
     beta = sched.at(sched.betas, t, x_prev)
     return torch.sqrt(1 - beta) * x_prev + torch.sqrt(beta) * _noise_like(x_prev, noise, generator)
@@ -39,7 +48,7 @@ def q_step(x_prev: torch.Tensor, t, sched: Schedule, noise=None, generator=None)
 def q_sample(x0: torch.Tensor, t, sched: Schedule, noise=None, generator=None) -> torch.Tensor:
     """Jump straight to step t: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε (the reparametrisation trick)."""
     check_batched("x0", x0)
-    ab = sched.at(sched.alpha_bars, t, x0)
+    ab = _check_sched(sched).at(sched.alpha_bars, t, x0)
     return torch.sqrt(ab) * x0 + torch.sqrt(1 - ab) * _noise_like(x0, noise, generator)
 
 
@@ -100,7 +109,8 @@ def to_eps(prediction, xt, t, sched: Schedule, parameterization: str = "eps"):
 
 
 def score_from_eps(xt, t, eps, sched: Schedule):
-    """VP form of the lecture's identity: ∇ log p_t(x_t) = −ε / √(1 − ᾱ_t)."""
+    """VP form of the lecture's identity: ∇ log p_t(x_t) = −ε / √(1 − ᾱ_t) (t ≥ 1: at t = 0 it is undefined)."""
+    _require_positive_t(t)
     ab = sched.at(sched.alpha_bars, t, xt)
     return -eps / torch.sqrt(1 - ab)
 

@@ -88,6 +88,9 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     In the feature space of *our* MNIST classifier: a course metric, not comparable with Inception FID.
     """
     a, b = feats_a.double(), feats_b.double()
+    for name, f in (("feats_a", a), ("feats_b", b)):
+        if not torch.isfinite(f).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(a.shape[0], b.shape[0]) < 2:
         raise ValueError("feature sets must be (n, d) with the same d and n >= 2")
     mu_a, mu_b = a.mean(0), b.mean(0)
@@ -99,12 +102,17 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
 
 def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean within-class spread of features (average distance to the class mean): falls as guidance grows."""
+    if feats.ndim != 2 or feats.shape[0] == 0 or labels.shape != (feats.shape[0],):
+        raise ValueError(f"feats must be (n, d) with n >= 1 and labels (n,), got {tuple(feats.shape)} and "
+                         f"{tuple(labels.shape)}")
     out = []
     for c in labels.unique():
         f = feats[labels == c].double()
         if f.shape[0] > 1:
             out.append((f - f.mean(0)).norm(dim=1).mean())
-    return float(torch.stack(out).mean()) if out else 0.0
+    if not out:
+        raise ValueError("feature_diversity needs at least one class with two or more samples")
+    return float(torch.stack(out).mean())
 
 
 @torch.no_grad()

@@ -35,6 +35,8 @@ class GaussianMixture:
         w = torch.as_tensor(self.weights, dtype=torch.float64).flatten()
         if m.ndim != 2 or m.shape[0] != s.numel() or s.numel() != w.numel():
             raise ValueError("means must be (K, d), stds and weights (K,)")
+        if not (torch.isfinite(m).all() and torch.isfinite(s).all() and torch.isfinite(w).all()):
+            raise ValueError("means, stds and weights must be finite")
         if not (s > 0).all():
             raise ValueError("stds must be > 0")
         if (w < 0).any() or not math.isclose(float(w.sum()), 1.0, rel_tol=1e-6):

@@ -30,7 +30,14 @@ from ._checks import check_int, check_real
 def pick_device(prefer: str | None = None) -> torch.device:
     """``prefer`` if given, else CUDA, then Apple's MPS, then the CPU."""
     if prefer is not None:
-        return torch.device(prefer)
+        try:
+            dev = torch.device(prefer)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps' (or None for the best available), "
+                             f"got {prefer!r}") from None
+        if dev.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {prefer!r}")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -70,6 +77,11 @@ class TrainResult:
 def tensor_batches(data: torch.Tensor, batch_size: int, *extra: torch.Tensor):
     """Random mini-batches (with replacement) from tensors that share their first dimension."""
     batch_size = check_int("batch_size", batch_size, low=1)
+    if not torch.is_tensor(data) or data.ndim < 1 or data.shape[0] == 0:
+        raise ValueError(f"data must be a tensor with at least one sample, got shape "
+                         f"{tuple(data.shape) if torch.is_tensor(data) else type(data).__name__}")
+    if any(e.shape[0] != data.shape[0] for e in extra):
+        raise ValueError("the extra tensors must have as many rows as data")
     n = data.shape[0]
 
     def draw(generator):

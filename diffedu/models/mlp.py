@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .embedding import TimeEmbedding
+from ._inputs import check_inputs
 from .registry import register
 
 
@@ -22,6 +23,7 @@ class MLPDenoiser(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         # x: (B, dim), t: (B,) → (B, dim)
+        check_inputs(self, x, t, (self.config["dim"],))
         emb = self.act(self.time(t))                      # (B, 4·emb_dim)
         h = self.inp(x)                                   # (B, hidden)
         for layer, proj in zip(self.layers, self.time_proj):

@@ -19,8 +19,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._checks import check_int, check_real
 from .embedding import TimeEmbedding
 from .registry import register
+from ._inputs import check_inputs
 
 
 @dataclass
@@ -36,7 +38,17 @@ class UNetConfig:
     groups: int = 8
 
     def __post_init__(self):
+        for name in ("image_size", "in_channels", "base_channels", "num_res_blocks", "groups"):
+            check_int(name, getattr(self, name), low=1)
+        check_int("num_classes", self.num_classes, low=0)
+        check_real("dropout", self.dropout, low=0, high=1, high_open=True)
         self.channel_mults, self.attn_resolutions = tuple(self.channel_mults), tuple(self.attn_resolutions)
+        for i, m in enumerate(self.channel_mults):
+            check_int(f"channel_mults[{i}]", m, low=1)
+        if not self.channel_mults:
+            raise ValueError("channel_mults must hold at least one level")
+        for i, r in enumerate(self.attn_resolutions):
+            check_int(f"attn_resolutions[{i}]", r, low=1)
         if self.image_size % (2 ** (len(self.channel_mults) - 1)):
             raise ValueError(f"image_size {self.image_size} must be divisible by 2^(levels−1)")
         if any(self.base_channels * m % self.groups for m in self.channel_mults):
@@ -126,8 +138,8 @@ class UNet(nn.Module):
         return emb
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != self.config["in_channels"]:
-            raise ValueError(f"x must be (B, {self.config['in_channels']}, H, W), got {tuple(x.shape)}")
+        c, s = self.config["in_channels"], self.config["image_size"]
+        check_inputs(self, x, t, (c, s, s), y, self.num_classes)
         emb = self.embed(t, y)
         h = self.inp(x)
         hs = [h]
