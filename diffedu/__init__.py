@@ -15,7 +15,7 @@ from .forward import q_posterior, q_sample, q_step
 from .losses import diffusion_loss
 from .model import DiffusionModel, FunctionModel, Model
 from .models import MLPDenoiser, ScoreMLP, timestep_embedding
-from .pretrained import pretrained
+from .pretrained import pretrained, shipped
 from .processes import VE, VESDE, VPSDE, CosineVP, DiscreteVP, Linear
 from .samplers import (Recorder, annealed_langevin, ddim_sample, ddpm_sample, langevin, probability_flow_ode,
                        reverse_sde_sample)
@@ -24,6 +24,6 @@ from .train import pick_device, tensor_batches, train
 __version__ = "0.2.0"
 __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules", "toy", "FAST", "pick",
            "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",
-           "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "DiscreteVP", "VPSDE", "CosineVP",
+           "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "shipped", "DiscreteVP", "VPSDE", "CosineVP",
            "VESDE", "VE", "Linear", "Recorder", "ddpm_sample", "ddim_sample", "langevin", "annealed_langevin",
            "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train"]

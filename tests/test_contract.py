@@ -133,7 +133,7 @@ def test_the_discrete_samplers_take_the_shipped_network_with_no_schedule_passed(
         assert torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", de.pretrained.__globals__["shipped"]())
+@pytest.mark.parametrize("name", de.shipped())
 def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
     m = de.pretrained(name)
     assert m.meta.get("recipe") == name
