@@ -193,6 +193,11 @@ class VPSDE(Process):
         da = -0.5 * self.beta(t) * a
         return da, -a * da / s
 
+    def drift_diffusion(self, t):
+        """f = −½β(t), g² = β(t): the general formula's 0/0 at t = 0 (σ_0 = 0) avoided."""
+        b = self.beta(t)
+        return -0.5 * b, b
+
     def net_time(self, t):
         return t * self.time_scale
 
@@ -229,7 +234,9 @@ class VESDE(Process):
 
     def __post_init__(self):
         check_real("sigma_min", self.sigma_min, low=0, low_open=True)
-        check_real("sigma_max", self.sigma_max, low=self.sigma_min, low_open=True)
+        check_real("sigma_max", self.sigma_max)
+        if not self.sigma_min < self.sigma_max:
+            raise ValueError(f"sigma_min must be < sigma_max, got {self.sigma_min} and {self.sigma_max}")
 
     def alpha_sigma(self, t):
         t = _f64(t)
@@ -252,7 +259,9 @@ class VE(Process):
 
     def __post_init__(self):
         check_real("sigma_min", self.sigma_min, low=0, low_open=True)
-        check_real("sigma_max", self.sigma_max, low=self.sigma_min)
+        check_real("sigma_max", self.sigma_max)
+        if not self.sigma_min <= self.sigma_max:
+            raise ValueError(f"sigma_min must be <= sigma_max, got {self.sigma_min} and {self.sigma_max}")
 
     @property
     def t_max(self):

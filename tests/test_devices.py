@@ -62,12 +62,8 @@ CASES = {
 # Known library bug, reported (not worked around): VPSDE's g(t)² comes from the generic 2σσ' − 2fσ² with
 # σ' = −α α'/σ, which is 0/0 at t = 0, so forward_simulate (which starts at t = 0) returns NaN everywhere.
 # strict: the day it is fixed this XPASSes and fails, and the mark must go.
-KNOWN_BUGS = {"forward_simulate": "VPSDE.drift_diffusion(0) is NaN (σ_0 = 0): forward_simulate returns NaN"}
-
-
 def _names():
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[n])) if n in KNOWN_BUGS else n
-            for n in sorted(CASES)]
+    return sorted(CASES)
 
 
 def _x(device="cpu"):

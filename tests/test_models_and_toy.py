@@ -3,8 +3,9 @@ import math
 import pytest
 import torch
 
-from diffedu import schedules, toy
+from diffedu import toy
 from diffedu.models import MLPDenoiser, timestep_embedding
+from diffedu.processes import DiscreteVP
 
 
 def test_embedding_matches_the_formula_and_is_bounded():
@@ -29,7 +30,8 @@ def test_embedding_rejects_odd_dims_and_bad_shapes():
 
 def test_mixture_score_equals_autograd_of_log_density():
     mix = toy.ring()
-    s = schedules.linear(1000)
+    p = DiscreteVP("linear", 1000)
+    exact = mix.model(p)
     x = torch.randn(64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2
     for a, b in [(1.0, 0.0), (1.0, 0.7), (0.6, 0.8)]:
         xr = x.clone().requires_grad_(True)
@@ -37,10 +39,13 @@ def test_mixture_score_equals_autograd_of_log_density():
         assert torch.allclose(mix.score(x, a, b), g, atol=1e-10)
     t = torch.randint(1, 1001, (64,))
     xr = x.clone().requires_grad_(True)
-    ab = s.alpha_bars[t]
+    ab = p.sched.alpha_bars[t]
     (g,) = torch.autograd.grad(mix.log_prob(xr, ab.sqrt(), (1 - ab).sqrt()).sum(), xr)
-    assert torch.allclose(mix.score_vp(x, t, s), g, atol=1e-10)
-    assert torch.allclose(mix.eps_vp(x, t, s), -(1 - ab).sqrt()[:, None] * g, atol=1e-10)
+    assert torch.allclose(exact.score(x, t), g, atol=1e-10)
+    assert torch.allclose(exact.eps(x, t), -(1 - ab).sqrt()[:, None] * g, atol=1e-10)
+    # one time shared by the batch (every sampler step) takes the cached fixed-level path: the same values
+    shared = torch.full((64,), int(t[0]))
+    assert torch.allclose(exact.score(x, shared), mix.score(x, ab[0].sqrt(), (1 - ab[0]).sqrt()), atol=1e-10)
 
 
 def test_mixture_density_integrates_to_one():

@@ -1,7 +1,8 @@
 """The recipe command's continuation path: ``--init-from`` starts from saved weights, and refuses others."""
 import pytest
 
-from diffedu.recipes import asset_path, train_recipe
+from diffedu.pretrained import asset_path
+from diffedu.recipes import train_recipe
 
 
 def test_init_from_starts_at_the_saved_networks_loss_not_from_scratch():

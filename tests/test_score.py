@@ -4,15 +4,23 @@ import pytest
 import torch
 
 import diffedu as de
-from diffedu import forward, metrics, schedules, toy
+from diffedu import forward, metrics, toy
 from diffedu import sde as S
+from diffedu.model import DiffusionModel, FunctionModel
+from diffedu.models import ScoreMLP
+from diffedu.models.score_mlp import c_noise
+from diffedu.processes import VE, DiscreteVP
 from diffedu.samplers import annealed_langevin, ddim_sample, langevin, probability_flow_ode, reverse_sde_sample
-from diffedu.score import (ScoreMLP, check_sigmas, dsm_loss, eps_from_score_ve, geometric_sigmas, ncsn_loss,
-                           score_from_eps_ve)
+from diffedu.score import check_sigmas, dsm_loss, eps_from_score_ve, geometric_sigmas, ncsn_loss, score_from_eps_ve
 
 
 def _mode_fraction(mix, x, k=0):
-    return float((mix.posterior_labels(x.double()).argmax(1) == k).double().mean())
+    return float(mix.mode_fractions(x.double())[k])
+
+
+def _score_model(fn, process=VE()):
+    """A model whose score is ``fn(x, t)`` (an exact score written by hand)."""
+    return FunctionModel(fn, process, "score")
 
 
 def test_ve_and_sde_scores_equal_autograd_of_the_log_density():
@@ -21,13 +29,13 @@ def test_ve_and_sde_scores_equal_autograd_of_the_log_density():
     for sigma in (0.05, 0.5, 3.0):
         xr = x.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(mix.log_prob(xr, 1.0, sigma).sum(), xr)
-        assert torch.allclose(mix.score_ve(x, sigma), g, atol=1e-9)
+        assert torch.allclose(mix.model(VE()).score(x, sigma), g, atol=1e-9)  # VE: time is σ
     for sde in (S.VESDE(), S.VPSDE()):
         t = torch.rand(50, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 0.9 + 0.05
-        a, b = sde.marginal(t)
+        a, b = sde.alpha_sigma(t)
         xr = x.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(mix.log_prob(xr, a, b).sum(), xr)
-        assert torch.allclose(S.exact_score_fn(mix, sde)(x, t), g, atol=1e-9)
+        assert torch.allclose(mix.model(sde).score(x, t), g, atol=1e-9)
 
 
 def test_dsm_on_a_single_gaussian_learns_its_known_score():
@@ -53,7 +61,7 @@ def test_ncsn_training_reduces_the_loss_and_the_model_output_is_scaled():
     x = torch.randn(8, 2)
     with torch.no_grad():  # s_θ = −net/σ: halving σ doubles the output for the same network output
         m = res.ema
-        assert torch.allclose(m(x, torch.full((8,), 0.5)) * 0.5, -m.net(x, de.score.c_noise(torch.full((8,), 0.5))))
+        assert torch.allclose(m(x, torch.full((8,), 0.5)) * 0.5, -m.net(x, c_noise(torch.full((8,), 0.5))))
 
 
 def test_langevin_with_exact_gaussian_score_reaches_its_mean_and_covariance():
@@ -61,8 +69,8 @@ def test_langevin_with_exact_gaussian_score_reaches_its_mean_and_covariance():
     cov = torch.tensor([[1.0, 0.6], [0.6, 0.8]], dtype=torch.float64)
     prec = torch.linalg.inv(cov)
     g = torch.Generator().manual_seed(0)
-    x = langevin(lambda x: -(x - mu) @ prec, torch.zeros(8000, 2, dtype=torch.float64), step_size=0.01,
-                 n_steps=1500, generator=g)
+    x = langevin(_score_model(lambda x, t: -(x - mu) @ prec), torch.zeros(8000, 2, dtype=torch.float64), 0.0,
+                 step_size=0.01, n_steps=1500, generator=g)
     assert torch.allclose(x.mean(0), mu, atol=0.05)
     assert torch.allclose(torch.cov(x.T), cov, atol=0.06)
 
@@ -72,11 +80,12 @@ def test_annealed_langevin_recovers_mode_weights_where_plain_langevin_does_not()
     mix = toy.unbalanced(weight=0.8)
     g = torch.Generator().manual_seed(0)
     x0 = (torch.rand(3000, 2, generator=g, dtype=torch.float64) - 0.5) * 16
-    plain = langevin(lambda x: mix.score(x), x0, step_size=0.01, n_steps=600, generator=g)
+    ve = VE(sigma_min=0.01, sigma_max=10.0)
+    exact = mix.model(ve)
+    plain = langevin(exact, x0, 0.0, step_size=0.01, n_steps=600, generator=g)  # t = σ = 0: the data's p
     # Song & Ermon's ε = 2e-5; a fine ladder, because particles freeze into a mode at the σ where the
     # barrier rises, and the weights they carry are those of p_σ there (slightly below 0.8)
-    annealed = annealed_langevin(lambda x, s: mix.score(x, 1.0, s), x0, geometric_sigmas(10, 0.01, 20),
-                                 step_size=2e-5, steps_per_level=30, generator=g)
+    annealed = annealed_langevin(exact, x0, ve.ladder(20), step_size=2e-5, steps_per_level=30, generator=g)
     assert abs(_mode_fraction(mix, annealed) - 0.8) < 0.04
     assert abs(_mode_fraction(mix, plain) - 0.8) > 0.2
 
@@ -85,25 +94,25 @@ def test_annealed_langevin_recovers_mode_weights_where_plain_langevin_does_not()
 def test_reverse_sde_and_pf_ode_with_exact_scores_reproduce_the_mixture(sampler):
     mix, sde, n = toy.ring(), S.VPSDE(), 3000
     g = torch.Generator().manual_seed(2)
-    score = S.exact_score_fn(mix, sde)
+    exact = mix.model(sde)
     xT = sde.prior((n, 2), g, torch.float64)
     if sampler == "em":
-        x = reverse_sde_sample(score, xT, sde, S.time_grid(sde, 500), generator=g)
+        x = reverse_sde_sample(exact, xT, sde.grid(500), generator=g)
     elif sampler == "pc":
-        x = reverse_sde_sample(score, xT, sde, S.time_grid(sde, 200), corrector_steps=1, generator=g)
+        x = reverse_sde_sample(exact, xT, sde.grid(200), corrector_steps=1, generator=g)
     else:
-        x = probability_flow_ode(score, xT, sde, S.time_grid(sde, 200), method=sampler[4:])
+        x = probability_flow_ode(exact, xT, sde.grid(200), method=sampler[4:])
     floor, sd = metrics.noise_floor(mix.sample, n, repeats=8)
     assert metrics.sliced_wasserstein(x, mix.sample(n, g)) < floor + 2 * sd
 
 
 def test_pf_ode_round_trip_data_to_noise_to_data():
     mix, sde = toy.ring(), S.VPSDE()
-    score = S.exact_score_fn(mix, sde)
+    exact = mix.model(sde)
     x0 = mix.sample(500, torch.Generator().manual_seed(0), dtype=torch.float64)
-    ts = S.time_grid(sde, 400)
-    z = probability_flow_ode(score, x0, sde, ts.flip(0), method="heun")       # encode: t_min → 1
-    back = probability_flow_ode(score, z, sde, ts, method="heun")             # decode: 1 → t_min
+    ts = sde.grid(400)
+    z = probability_flow_ode(exact, x0, ts.flip(0), method="heun")       # encode: t_min → 1
+    back = probability_flow_ode(exact, z, ts, method="heun")             # decode: 1 → t_min
     assert z.std() > 0.8  # the code really is noise-like
     assert (back - x0).norm(dim=1).median() < 1e-2
 
@@ -111,50 +120,66 @@ def test_pf_ode_round_trip_data_to_noise_to_data():
 def test_eps_score_conversions_agree():
     e = torch.randn(10, 2, dtype=torch.float64)
     assert torch.allclose(eps_from_score_ve(score_from_eps_ve(e, 0.3), 0.3), e)
-    mix, sched, sde = toy.ring(), schedules.linear(1000), S.VPSDE()
+    mix, ddpm, sde = toy.ring(), DiscreteVP("linear", 1000), S.VPSDE()
     x = torch.randn(64, 2, dtype=torch.float64)
     t = torch.randint(1, 1001, (64,))
-    assert torch.allclose(forward.score_from_eps(x, t, mix.eps_vp(x, t, sched), sched), mix.score_vp(x, t, sched))
-    # a "network" that returns the exact ε of the continuous VP marginal, read back as a score
-    def exact_eps(x, pos):
-        a, b = sde.marginal(pos / 1000)
-        return -b[:, None] * mix.score(x, a, b)
+    exact = mix.model(ddpm)
+    assert torch.allclose(forward.score_from_eps(x, t, exact.eps(x, t), ddpm.sched), exact.score(x, t))
 
+    class ExactEps(torch.nn.Module):
+        """A "network" on DDPM's step positions that returns the exact ε of the continuous VP marginal."""
+
+        def forward(self, x, pos):
+            a, b = sde.alpha_sigma(pos / 1000)
+            return -b[:, None] * mix.score(x, a, b)
+
+    # trained on DDPM's steps, read on the VP SDE's continuous t (its network sees the step 1000·t)
+    on_vp = DiffusionModel(ExactEps(), ddpm, "eps").with_process(sde)
     tc = torch.rand(64, dtype=torch.float64) * 0.9 + 0.05
-    assert torch.allclose(S.score_fn_from_eps(exact_eps, sde)(x, tc), S.exact_score_fn(mix, sde)(x, tc))
+    assert torch.allclose(on_vp.score(x, tc), mix.model(sde).score(x, tc))
 
 
 def test_ddim_step_is_an_euler_step_of_the_probability_flow_ode():
     """In VE coordinates y = x/√ᾱ, σ = √((1−ᾱ)/ᾱ), the PF-ODE is dy/dσ = ε(y); one DDIM step is exactly
     y_s = y_t + (σ_s − σ_t)·ε: Euler's method in σ."""
-    mix, sched = toy.ring(), schedules.cosine(1000)
+    mix, p = toy.ring(), DiscreteVP("cosine", 1000)
+    sched = p.sched
     x = torch.randn(32, 2, dtype=torch.float64)
     t, s = 700, 400
-    eps = mix.eps_vp(x, t, sched)
-    ddim = ddim_sample(lambda xx, tt: eps if tt[0] == t else torch.zeros_like(xx), x, sched, timesteps=[t, s])
-    # the sampler runs t → s → 0; recover its state at s by replaying one step instead:
+    eps = mix.model(p).eps(x, t)
+    frozen = FunctionModel(lambda xx, tt: eps if tt[0] == t else torch.zeros_like(xx), p, "eps")
+    ddim = ddim_sample(frozen, x, [t, s, 0])
+    # the sampler runs t → s → 0; its state at s is what one step of Euler in σ gives:
     ab_t, ab_s = sched.alpha_bars[t], sched.alpha_bars[s]
     y_t, sig_t, sig_s = x / ab_t.sqrt(), sched.sigmas[t], sched.sigmas[s]
     x_s = (y_t + (sig_s - sig_t) * eps) * ab_s.sqrt()
     steps = []
-    ddim_sample(lambda xx, tt: eps, x, sched, timesteps=[t, s], callback=lambda d: steps.append(d["x"]))
+    ddim_sample(frozen, x, [t, s, 0], callback=lambda d: steps.append(d["x"]))
     assert torch.allclose(steps[0], x_s, atol=1e-12)
+    assert torch.allclose(ddim_sample(frozen, x, [t, s]), x_s, atol=1e-12)  # a grid may stop at s
     assert ddim.shape == x.shape
 
 
+def _zero_score(process=VE()):
+    return _score_model(lambda x, t: torch.zeros_like(x), process)
+
+
 @pytest.mark.parametrize("call, word", [
-    (lambda: langevin(lambda x: x, torch.zeros(2, 2), step_size=-0.1, n_steps=5), "step_size"),
-    (lambda: langevin(lambda x: x, torch.zeros(2, 2), step_size=0.1, n_steps=0), "n_steps"),
+    (lambda: langevin(_zero_score(), torch.zeros(2, 2), 0.0, step_size=-0.1, n_steps=5), "step_size"),
+    (lambda: langevin(_zero_score(), torch.zeros(2, 2), 0.0, step_size=0.1, n_steps=0), "n_steps"),
+    (lambda: langevin(_zero_score(), torch.zeros(2, 2), -1.0, step_size=0.1, n_steps=5), ">= 0"),
     (lambda: geometric_sigmas(0.1, 1.0, 5), "sigma_min must be < sigma_max"),
     (lambda: geometric_sigmas(1.0, 1.0, 5), "sigma_min must be < sigma_max"),
     (lambda: check_sigmas([]), "empty"),
-    (lambda: annealed_langevin(lambda x, s: x, torch.zeros(2, 2), []), "empty"),
-    (lambda: annealed_langevin(lambda x, s: x, torch.zeros(2, 2), [0.1, 1.0]), "decreasing"),
-    (lambda: annealed_langevin(lambda x, s: x, torch.zeros(2, 2), [1.0, 0.1], step_size=0), "step_size"),
-    (lambda: S.VESDE(sigma_min=5, sigma_max=1), "sigma_min must be < sigma_max"),
-    (lambda: reverse_sde_sample(lambda x, t: x, torch.zeros(2, 2), S.VPSDE(), [0.1, 0.5]), "backwards"),
-    (lambda: probability_flow_ode(lambda x, t: x, torch.zeros(2, 2), S.VPSDE(), [1.0, 0.5, 0.7]), "monotone"),
-    (lambda: probability_flow_ode(lambda x, t: x, torch.zeros(2, 2), S.VPSDE(), [1.0, 0.5], method="rk4"), "method"),
+    (lambda: annealed_langevin(_zero_score(), torch.zeros(2, 2), []), "at least 1 time"),
+    (lambda: annealed_langevin(_zero_score(), torch.zeros(2, 2), [0.1, 1.0]), "decreasing"),
+    (lambda: annealed_langevin(_zero_score(), torch.zeros(2, 2), [1.0, 0.1], step_size=0), "step_size"),
+    (lambda: S.VESDE(sigma_min=5, sigma_max=1), r"sigma_max must be in \(5, inf\]"),
+    (lambda: reverse_sde_sample(_zero_score(S.VPSDE()), torch.zeros(2, 2), [0.1, 0.5]), "strictly decreasing"),
+    (lambda: probability_flow_ode(_zero_score(S.VPSDE()), torch.zeros(2, 2), [1.0, 0.5, 0.7]),
+     "strictly decreasing or increasing"),
+    (lambda: probability_flow_ode(_zero_score(S.VPSDE()), torch.zeros(2, 2), [1.0, 0.5], method="rk4"), "method"),
+    (lambda: probability_flow_ode(_zero_score(DiscreteVP()), torch.zeros(2, 2), 10), "continuous process"),
     (lambda: dsm_loss(lambda x, s: x, torch.zeros(2, 2), -1.0), "sigma"),
 ])
 def test_bad_input(call, word):

@@ -1,13 +1,16 @@
 """The U-Net, guidance (classifier-free and classifier), and checkpoint hygiene for image models."""
+import json
 import re
 from pathlib import Path
 
 import pytest
 import torch
 
-from diffedu import checkpoint, schedules
-from diffedu.guidance import cfg_combine, cfg_eps_fn, classifier_guidance_eps_fn, guided_score
+from diffedu import checkpoint
+from diffedu.guidance import cfg_combine, classifier_guided, guided_score
+from diffedu.model import DiffusionModel, FunctionModel
 from diffedu.models import NoisyClassifier, UNet
+from diffedu.processes import DiscreteVP
 from diffedu.samplers import ddim_sample, ddpm_sample
 
 
@@ -34,36 +37,40 @@ def test_one_samples_output_does_not_depend_on_the_rest_of_the_batch():
     assert torch.allclose(full[2:3], alone, atol=1e-5) and torch.allclose(other[:1], alone, atol=1e-5)
 
 
-def _random_unet():
+def _random_unet(process=DiscreteVP("cosine", 1000)):
+    """A class-conditional U-Net with random (non-zero) weights, as the model of ``process``."""
     torch.manual_seed(1)
     m = UNet(base_channels=16).eval()
     for p in m.parameters():
         torch.nn.init.normal_(p, std=0.05)
-    return m
+    return DiffusionModel(m, process, "eps", num_classes=m.config["num_classes"])
 
 
 def test_cfg_with_w0_and_w1_is_exactly_unconditional_and_conditional():
-    m = _random_unet()
+    model = _random_unet()
+    m = model.net
     x, t, y = torch.randn(4, 1, 28, 28), torch.tensor([10, 200, 600, 900]), torch.tensor([0, 1, 7, 9])
     with torch.no_grad():
         cond, uncond = m(x, t, y), m(x, t, torch.full((4,), 10))
-        assert torch.equal(cfg_eps_fn(m, y, 0.0)(x, t), uncond)
-        assert torch.equal(cfg_eps_fn(m, y, 1.0)(x, t), cond)
+        assert torch.equal(model.given(y, 0.0).eps(x, t), uncond)
+        assert torch.equal(model.given(y, 1.0).eps(x, t), cond)
         # the batched two-pass path for other w, and the combination itself at the end points
-        assert torch.allclose(cfg_eps_fn(m, y, 3.0)(x, t), uncond + 3.0 * (cond - uncond), atol=1e-5)
+        assert torch.allclose(model.given(y, 3.0).eps(x, t), uncond + 3.0 * (cond - uncond), atol=1e-5)
         assert torch.equal(cfg_combine(uncond, cond, 0.0), uncond) and torch.equal(cfg_combine(uncond, cond, 1.0), cond)
     a, b = torch.randn(50, 2), torch.randn(50, 2)
     assert torch.equal(guided_score(a, b, 1.0), b) and torch.equal(guided_score(a, b, 0.0), a)
 
 
 def test_guided_samplers_run_on_images():
-    m, s = _random_unet(), schedules.cosine(50)
+    process = DiscreteVP("cosine", 50)
+    m = _random_unet(process)
     x = torch.randn(2, 1, 28, 28)
     with torch.no_grad():
-        assert ddim_sample(cfg_eps_fn(m, 3, 2.0), x, s, steps=3).shape == x.shape
+        assert ddim_sample(m.given(3, 2.0), x, 3).shape == x.shape
     clf = NoisyClassifier(base_channels=8).eval()
-    guided = classifier_guidance_eps_fn(cfg_eps_fn(m, 3, 1.0), clf, 3, 2.0, s)
-    assert ddpm_sample(guided, torch.randn(2, 1, 28, 28), s).shape == x.shape
+    clf.process = process  # as a loaded noisy classifier carries it: guidance checks it is the model's
+    guided = classifier_guided(m.given(3, 1.0), clf, 3, 2.0)
+    assert ddpm_sample(guided, torch.randn(2, 1, 28, 28)).shape == x.shape
 
 
 class ToyClassifier(torch.nn.Module):
@@ -79,30 +86,34 @@ class ToyClassifier(torch.nn.Module):
 
 
 def test_classifier_guidance_moves_samples_toward_the_class():
-    s = schedules.linear(100)
-    zero = lambda x, t: torch.zeros_like(x)  # noqa: E731  a "model" that predicts no noise
+    zero = FunctionModel(lambda x, t: torch.zeros_like(x), DiscreteVP("linear", 100), "eps")  # predicts no noise
     x = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    eps = classifier_guidance_eps_fn(zero, ToyClassifier(), 1, 3.0, s)(x, torch.full((64,), 50))
+    eps = classifier_guided(zero, ToyClassifier(), 1, 3.0).eps(x, torch.full((64,), 50))
     assert (eps < 0).all()  # ε̂ = −s√(1−ᾱ)∇log p(y=1|x): the denoised estimate moves toward larger means
-    base = ddim_sample(zero, x, s, steps=20)
-    toward = ddim_sample(classifier_guidance_eps_fn(zero, ToyClassifier(), 1, 3.0, s), x, s, steps=20)
-    away = ddim_sample(classifier_guidance_eps_fn(zero, ToyClassifier(), 0, 3.0, s), x, s, steps=20)
+    base = ddim_sample(zero, x, 20)
+    toward = ddim_sample(classifier_guided(zero, ToyClassifier(), 1, 3.0), x, 20)
+    away = ddim_sample(classifier_guided(zero, ToyClassifier(), 0, 3.0), x, 20)
     assert toward.mean() > base.mean() + 0.1 > away.mean() + 0.2
 
 
 def test_unet_checkpoint_refuses_wrong_shape_and_missing_tensor(tmp_path):
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     path = checkpoint.save(tmp_path / "u", UNet(base_channels=16), dtype=torch.float16)
     assert checkpoint.load(path).inp.weight.dtype == torch.float32  # fp16 on disk, float32 in memory
-    tensors = load_file(str(path))
+    header, tensors = checkpoint.read(path)
+
+    def write(tensors):  # a consistent file (its sha256 recomputed), so the structure check is what refuses it
+        save_file(tensors, str(path), metadata={"diffedu": json.dumps({**header,
+                                                                       "sha256": checkpoint.tensor_digest(tensors)})})
+
     name = "mid.1.qkv.weight"
     tensors[name] = torch.zeros(3, 3, 1, 1, dtype=torch.float16)
-    save_file(tensors, str(path))
+    write(tensors)
     with pytest.raises(ValueError, match=re.escape(name)):
         checkpoint.load(path)
     del tensors[name]
-    save_file(tensors, str(path))
+    write(tensors)
     with pytest.raises(ValueError, match="missing tensors"):
         checkpoint.load(path)
 

@@ -73,15 +73,20 @@ def train_recipe(name: str, steps: int | None = None, progress: bool = True, dev
         got = result.model.meta.get("recipe")
         if got != name:
             raise ValueError(f"state {checkpoint.path_of(state)} belongs to recipe {got!r}, not {name!r}")
+        planned = int(result.model.meta.get("steps_total", total))
         if total <= start:
             raise ValueError(f"state {checkpoint.path_of(state)} is already at step {start} >= steps={total}: "
-                             f"nothing to do (pass a larger --steps to continue)")
+                             f"nothing to do")
+        if total != planned:
+            raise ValueError(f"state {checkpoint.path_of(state)} belongs to a run of {planned} steps; resume it with "
+                             f"steps={planned} (a different total would change its learning-rate schedule midway; "
+                             f"to train on from its weights with a fresh schedule, use init_from)")
     elif init_from is not None:
         result = _init_result(name, s, init_from)
     on_step = None
     if state is not None:
         def on_step(step, res):  # train() calls it every checkpoint_every steps and after the last
-            checkpoint.save_training(state, res, step, {"recipe": name})
+            checkpoint.save_training(state, res, step, {"recipe": name, "steps_total": total})
     overrides.setdefault("lr", r["lr"])
     if "ema_decay" in r:
         overrides.setdefault("ema_decay", r["ema_decay"])
