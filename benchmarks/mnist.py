@@ -39,9 +39,9 @@ import torch
 import diffedu as de
 from diffedu import metrics
 from diffedu.datasets import mnist
-from diffedu.guidance import cfg_eps_fn
-from diffedu.recipes import RECIPES, asset_path, classifier_accuracy, pretrained, recipe_schedule
-from diffedu.samplers import ddim_sample, ddim_timesteps, ddpm_sample
+from diffedu.pretrained import asset_path
+from diffedu.recipes import RECIPES
+from diffedu.samplers import ddim_sample, ddpm_sample
 
 p = argparse.ArgumentParser()
 p.add_argument("--part", choices=("all", "target", "sweep", "compare"), default="all")
@@ -67,11 +67,13 @@ a = p.parse_args()
 dev = de.pick_device(a.device)
 
 
-def _ddim(steps=50, clip_x0=1.0, **kw):
-    return lambda e, x, sc, g: ddim_sample(e, x, sc, steps=steps, clip_x0=clip_x0, generator=g, **kw)
+def _ddim(grid=50, clip_x0=1.0, **kw):
+    """DDIM on ``grid``: a number of steps, or a function of the model's process returning the times."""
+    return lambda m, x, g: ddim_sample(m, x, grid(m.process) if callable(grid) else grid, clip_x0=clip_x0,
+                                       generator=g, **kw)
 
 
-SAMPLERS = {  # file key: (label, run(eps_fn, x_T, sched, generator))
+SAMPLERS = {  # file key: (label, run(model, x_T, generator)); the model is the U-Net given labels and w
     "ddim": ("DDIM-50", _ddim()),
     "ddim-eta0.5": ("DDIM-50, η = 0.5", _ddim(eta=0.5)),
     "ddim-eta1": ("DDIM-50, η = 1", _ddim(eta=1.0)),
@@ -80,17 +82,17 @@ SAMPLERS = {  # file key: (label, run(eps_fn, x_T, sched, generator))
     "ddim1000": ("DDIM-1000", _ddim(1000)),
     # more of the 50 steps at low noise: t_i = T (i/50)², the DDIM paper's spacing for CIFAR-10
     "ddim-quad": ("DDIM-50, t ∝ i²",
-                  _ddim(timesteps=[max(1, round(1000 * (i / 50) ** 2)) for i in range(50, 0, -1)])),
+                  _ddim([max(1, round(1000 * (i / 50) ** 2)) for i in range(50, 0, -1)] + [0])),
     "ddim-noclip": ("DDIM-50, no clip", _ddim(clip_x0=None)),
     # where along the path fresh noise helps: η = 1 on one half of it, η = 0 on the other
     "ddim-eta1-high": ("DDIM-50, η=1 >500", _ddim(eta=lambda t: float(t > 500))),
     "ddim-eta1-low": ("DDIM-50, η=1 ≤500", _ddim(eta=lambda t: float(t <= 500))),
     # the cosine schedule's ᾱ_T ≈ 2e-9: at t = T an ε-prediction says nothing about x_0 (Lin et al. 2024)
-    "ddim-from980": ("DDIM-49 from 980", _ddim(timesteps=ddim_timesteps(RECIPES["mnist-unet"]["T"], 50)[1:])),
-    "ddpm": ("DDPM-1000", lambda e, x, sc, g: ddpm_sample(e, x, sc, clip_x0=1.0, generator=g)),
+    "ddim-from980": ("DDIM-49 from 980", _ddim(lambda process: process.grid(50)[1:])),
+    "ddpm": ("DDPM-1000", lambda m, x, g: ddpm_sample(m, x, clip_x0=1.0, generator=g)),
     # σ_t² = β̃_t: the same as DDIM with η = 1 visiting every step (the DDIM paper's η = 1 row at S = 1000)
-    "ddpm-tilde": ("DDPM-1000, β̃", lambda e, x, sc, g: ddpm_sample(e, x, sc, variance="beta_tilde", clip_x0=1.0,
-                                                                    generator=g)),
+    "ddpm-tilde": ("DDPM-1000, β̃", lambda m, x, g: ddpm_sample(m, x, variance="beta_tilde", clip_x0=1.0,
+                                                                generator=g)),
 }
 
 
@@ -99,7 +101,7 @@ _weights = Path(a.unet or asset_path("mnist-unet")).with_suffix(".safetensors")
 UNET_ID = "unet-" + hashlib.sha256(_weights.read_bytes()).hexdigest()[:12]
 
 
-def _draw_chunk(unet, sched, w, sampler, seed, k, f, threads=None):
+def _draw_chunk(unet, w, sampler, seed, k, f, threads=None):
     """Chunk k of a row: a.chunk digits from noise seeded (seed, k), saved atomically to f; returns seconds."""
     if threads:
         torch.set_num_threads(threads)
@@ -108,14 +110,14 @@ def _draw_chunk(unet, sched, w, sampler, seed, k, f, threads=None):
     x_T = torch.randn(a.chunk, 1, 28, 28, generator=g).to(dev)
     t0 = time.perf_counter()
     with torch.inference_mode():
-        x = SAMPLERS[sampler][1](cfg_eps_fn(unet, labels, w), x_T, sched, g)
+        x = SAMPLERS[sampler][1](unet.given(labels, w), x_T, g)
     sec = time.perf_counter() - t0
     np.save(f.with_suffix(f".{os.getpid()}.tmp.npy"), x.cpu().numpy())
     os.replace(f.with_suffix(f".{os.getpid()}.tmp.npy"), f)
     return sec
 
 
-def samples(unet, sched, n, w, sampler, seed=0):
+def samples(unet, n, w, sampler, seed=0):
     """n digits (labels 0..9 in turn) as a (n, 1, 28, 28) float tensor; chunk k starts from noise seeded (seed, k),
     so every sampler run with the same seed starts from the same x_T. Returns (images, labels, seconds); the
     seconds are summed over chunks (CPU time of one worker each, whatever --workers)."""
@@ -130,13 +132,13 @@ def samples(unet, sched, n, w, sampler, seed=0):
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
         with ProcessPoolExecutor(a.workers, mp_context=get_context("fork")) as pool:
-            jobs = [pool.submit(_draw_chunk, unet, sched, w, sampler, seed, k, f, 1) for k, f in todo]
+            jobs = [pool.submit(_draw_chunk, unet, w, sampler, seed, k, f, 1) for k, f in todo]
             for (k, f), job in zip(todo, jobs):
                 sec += job.result()
                 print(f"  {f.name}: {sec:.0f} s so far", flush=True)
     else:
         for k, f in todo:
-            sec += _draw_chunk(unet, sched, w, sampler, seed, k, f)
+            sec += _draw_chunk(unet, w, sampler, seed, k, f)
             print(f"  {f.name}: {sec:.0f} s so far", flush=True)
     out = [torch.from_numpy(np.load(f)) for f in files]
     return torch.cat(out), torch.arange(10).repeat(n // 10), sec
@@ -158,14 +160,13 @@ def floor(clf, real, n, reps=5):
 
 
 def quality():
-    unet = de.checkpoint.load(a.unet, dev) if a.unet else pretrained("mnist-unet", dev)
-    clf = pretrained("mnist-classifier", dev)
-    sched = recipe_schedule("mnist-unet")
+    unet = de.checkpoint.load(a.unet, dev) if a.unet else de.pretrained("mnist-unet", dev)
+    clf = de.pretrained("mnist-classifier", dev)
     x_test, _ = mnist.load("test")
     _, real = metrics.classifier_outputs(clf, x_test)  # the reference: all 10,000 test digits
     if a.part in ("all", "target"):
-        print(f"clean classifier test accuracy: {classifier_accuracy(clf, 'mnist-classifier'):.2%} (target ≥ 99 %)")
-        x, y, sec = samples(unet, sched, a.n, 3.0, "ddim")
+        print(f"clean classifier test accuracy: {metrics.classifier_accuracy(clf):.2%} (target ≥ 99 %)")
+        x, y, sec = samples(unet, a.n, 3.0, "ddim")
         acc, fd, div = score(clf, real, x, y)
         print(f"\ntarget 1: CFG w = 3, DDIM-50, {a.n} samples: conditional accuracy {acc:.2%} (target ≥ 98 %: "
               f"{'met' if acc >= 0.98 else 'NOT met'}); Fréchet {fd:.2f}; sampled in {sec:.0f} s on {dev.type}")
@@ -176,7 +177,7 @@ def quality():
               f"(real {a.n_sweep} training digits score {m:.2f} ± {s:.2f})")
         print(f"{'w':>4s} {'accuracy':>9s} {'Fréchet':>8s} {'diversity':>9s} {'seconds':>8s}")
         for w in (0, 1, 3, 5, 7):
-            x, y, sec = samples(unet, sched, a.n_sweep, float(w), "ddim", seed=1)
+            x, y, sec = samples(unet, a.n_sweep, float(w), "ddim", seed=1)
             acc, fd, div = score(clf, real, x, y)
             print(f"{w:4d} {acc:9.2%} {fd:8.2f} {div:9.2f} {sec:8.0f}")
 
@@ -191,7 +192,7 @@ def quality():
               f"(real {a.n} training digits: {m:.2f} ± {s:.2f})")
         ref, res = keys[0], {}
         for sampler in keys:
-            x, y, sec = samples(unet, sched, a.n, 1.0, sampler, seed=a.seed)
+            x, y, sec = samples(unet, a.n, 1.0, sampler, seed=a.seed)
             res[sampler] = score(clf, real, x, y)
             print(f"  {SAMPLERS[sampler][0]:17s} accuracy {res[sampler][0]:.2%}  Fréchet {res[sampler][1]:6.2f} "
                   f"(× {res[sampler][1] / res[ref][1]:.2f} {SAMPLERS[ref][0]})  diversity {res[sampler][2]:.2f}  "
@@ -207,12 +208,13 @@ def throughput():
     (torch.compile compiles there), then continues that run for ``--iters`` timed steps."""
     from diffedu.models import UNet
 
-    sched = recipe_schedule("mnist-unet")
+    r = RECIPES["mnist-unet"]
+    process = de.DiscreteVP(r["schedule"], r["T"])  # the recipe's process (the shipped U-Net's)
     x, y = mnist.load("train")
     x, y = x.to(dev), y.to(dev)  # the whole training set on the device: no host-to-device copy of each batch
 
     def loss_fn(m, b, g):
-        return de.diffusion_loss(m, b[0], sched, generator=g, y=b[1])
+        return de.diffusion_loss(m, b[0], process, generator=g, y=b[1])
 
     bf16 = dict(amp_dtype=torch.bfloat16, channels_last=True)
     setups = {"eager": ("eager, fp32", {}), "bf16": ("eager, bf16 autocast + channels_last", bf16),

@@ -11,15 +11,16 @@ import time
 import torch
 
 import diffedu as de
-from diffedu import metrics, schedules, toy
+from diffedu import metrics, toy
 from diffedu.recipes import RECIPES
 
+recipe = RECIPES["ring8-mlp"]
 p = argparse.ArgumentParser()
 p.add_argument("--device", default=None)
-p.add_argument("--steps", type=int, default=RECIPES["ring8-mlp"]["steps"])
+p.add_argument("--steps", type=int, default=recipe["steps"])
 a = p.parse_args()
 
-mix, s, n = toy.ring(), schedules.linear(1000), 5000
+mix, process, n = toy.ring(), de.DiscreteVP(recipe["schedule"], recipe["T"]), 5000
 floor, _ = metrics.noise_floor(mix.sample, n, repeats=10)
 data = mix.sample(50_000, torch.Generator().manual_seed(0))
 t_train = 0.0
@@ -31,13 +32,14 @@ def evaluate(step, result):
         return
     t_train = time.perf_counter() - t_start
     g = torch.Generator().manual_seed(step)
-    dev = next(result.ema.parameters()).device
-    x = de.ddpm_sample(de.as_eps_fn(result.ema, s), torch.randn(n, 2, generator=g).to(dev), s, generator=None)
+    model = de.DiffusionModel(result.ema, process)  # the EMA weights, read as an ε-prediction on the process
+    x = de.ddpm_sample(model, torch.randn(n, 2, generator=g).to(model.device), generator=None)
     r = metrics.sliced_wasserstein(x.cpu(), mix.sample(n, g)) / floor
     print(f"step {step:6d}  train time {t_train:6.1f} s  DDPM-1000 distance {r:.2f} × floor"
           + ("  (target reached)" if r <= 1.5 else ""), flush=True)
 
 
 t_start = time.perf_counter()
-de.train(de.MLPDenoiser(), lambda m, b, g: de.diffusion_loss(m, b, s, generator=g), de.tensor_batches(data, 512),
-         steps=a.steps, lr=2e-3, progress=False, device=a.device, on_step=evaluate, on_step_every=1000)
+de.train(de.MLPDenoiser(**recipe["model"]), lambda m, b, g: de.diffusion_loss(m, b, process, generator=g),
+         de.tensor_batches(data, recipe["batch"]), steps=a.steps, lr=recipe["lr"], progress=False, device=a.device,
+         on_step=evaluate, on_step_every=1000)

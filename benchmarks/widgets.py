@@ -18,10 +18,10 @@ import torch  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from _timing import median_ms, report  # noqa: E402
 
+import diffedu as de  # noqa: E402
 import diffedu.plotting as plotting  # noqa: E402
-from diffedu import schedules, toy  # noqa: E402
-from diffedu import sde as S  # noqa: E402
-from diffedu.recipes import ASSETS, pretrained, recipe_schedule, recipe_sigmas  # noqa: E402
+from diffedu import images, schedules, toy  # noqa: E402
+from diffedu.pretrained import shipped  # noqa: E402
 from diffedu.widgets import digits as dw  # noqa: E402
 from diffedu.widgets import forward as fw  # noqa: E402
 from diffedu.widgets import guidance2d as gw  # noqa: E402
@@ -31,15 +31,15 @@ from diffedu.widgets import score as scw  # noqa: E402
 from diffedu.widgets import sde as sdw  # noqa: E402
 
 render = lambda fig: (fig.canvas.draw(), matplotlib.pyplot.close(fig))  # noqa: E731  render, don't display
-for mod in (plotting, sw, fw, scw, lw, dw, gw, sdw):
+for mod in (plotting, sw, fw, scw, lw, dw, gw, sdw, images):
     mod.show = render
 
 x0 = toy.ring().sample(2000, torch.Generator().manual_seed(0)).double()
 eps = torch.randn_like(x0)
 s = schedules.linear(1000)
 ring, unb = toy.ring(), toy.unbalanced()
-ncsn = pretrained("ring8-ncsn")
-sigmas = recipe_sigmas("ring8-ncsn")
+ncsn = de.pretrained("ring8-ncsn")  # a score model on VE(0.03, 3)
+sigmas = ncsn.process.ladder(10)    # the 10 levels it was trained on
 field = scw.score_field_data(ring, sigmas, ncsn)
 
 print("lesson 01 — computation per update (target 50 ms)")
@@ -58,7 +58,7 @@ report([("score field: exact + learned, 10 σ levels, 30×30 (once, at build)",
         ("2-D guidance: DDIM-50 with exact guided score, 300 particles",
          median_ms(lambda: gw.guidance_vectors(ring, {0: [0, 2, 4, 6], 1: [1, 3, 5, 7]}) and None, 1, 0)),
         ("SDE vs ODE paths: 300 particles × 200 steps (once, at build)",
-         median_ms(lambda: sdw.sde_ode_paths(S.exact_score_fn(ring, S.VPSDE()), S.VPSDE()), 1, 0))], target_ms=100)
+         median_ms(lambda: sdw.sde_ode_paths(ring.model(de.VPSDE())), 1, 0))], target_ms=100)
 
 print("\ncomputation + matplotlib rendering per update")
 rows = [("schedule explorer: full redraw", median_ms(lambda: sw.draw_schedules("cosine", 1000, 1e-4, 0.02), 10)),
@@ -67,11 +67,10 @@ rows = [("schedule explorer: full redraw", median_ms(lambda: sw.draw_schedules("
         ("Langevin frame: full redraw", median_ms(lambda: lw.draw_particles(unb, x0.numpy()[:400], "x"), 5))]
 report(rows)
 
-if (ASSETS / "mnist-unet.safetensors").exists():
+if "mnist-unet" in shipped():
     torch.manual_seed(0)
-    unet = pretrained("mnist-unet")
-    sched = recipe_schedule("mnist-unet")
+    unet = de.pretrained("mnist-unet")
     print("\nlesson 07 — CFG slider: one update regenerates the digit grid (DDIM, batched CFG), CPU")
     report([(f"10 classes × {k} digits, DDIM-{steps}",
-             median_ms(lambda k=k, steps=steps: dw.sample_grid(unet, sched, 3.0, k, steps), 3, 1))
+             median_ms(lambda k=k, steps=steps: images.sample_grid(unet, 3.0, k, steps), 3, 1))
             for k, steps in ((1, 8), (2, 25), (2, 50))])

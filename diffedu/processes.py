@@ -84,7 +84,9 @@ class Process:
     def time_tensor(self, t, batch: int, device) -> torch.Tensor:
         """t as a (batch,) tensor of the right dtype (int64 for discrete steps)."""
         dtype = torch.long if self.discrete else torch.float64
-        t = torch.as_tensor(t, device=device)
+        if not torch.is_tensor(t):  # a Python float straight to float64 (not through float32)
+            t = torch.tensor(t, dtype=torch.float64 if isinstance(t, float) else None)
+        t = t.to(device)
         if self.discrete and t.is_floating_point():
             if not torch.equal(t, t.round()):
                 raise ValueError(f"t must be an integer step for {type(self).__name__}, got {t.tolist()}")

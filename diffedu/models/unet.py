@@ -84,8 +84,10 @@ class Attention(nn.Module):
 
     def forward(self, x):
         B, C, H, W = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(B, 3, C, H * W).transpose(-1, -2).unbind(1)  # (B, HW, C) each
-        h = F.scaled_dot_product_attention(q[:, None], k[:, None], v[:, None])[:, 0]       # (B, HW, C)
+        qkv = self.qkv(self.norm(x)).reshape(B, 3, 1, C, H * W).transpose(-1, -2)     # (B, 3, 1 head, HW, C)
+        # contiguous q, k, v: with a strided last dimension the CPU falls back to the unfused math kernel (6× slower)
+        q, k, v = qkv.contiguous().unbind(1)                                              # (B, 1, HW, C) each
+        h = F.scaled_dot_product_attention(q, k, v)[:, 0]                                 # (B, HW, C)
         return x + self.out(h.transpose(-1, -2).reshape(B, C, H, W))
 
 

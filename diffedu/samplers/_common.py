@@ -73,7 +73,7 @@ def grid_of(model, grid, *, increasing_ok: bool = False, min_len: int = 2) -> li
 
 def alpha_sigma(model, t, x: torch.Tensor):
     """α_t, σ_t as Python floats (the grid's times are shared by the whole batch)."""
-    a, s = model.process.alpha_sigma(torch.tensor(t))
+    a, s = model.process.alpha_sigma(torch.tensor(t, dtype=torch.long if isinstance(t, int) else torch.float64))
     return float(a), float(s)
 
 

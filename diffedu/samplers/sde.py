@@ -34,7 +34,7 @@ def reverse_sde_sample(model, x: torch.Tensor, grid, *, corrector_steps: int = 0
     nfe = 0
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         dt = t - s
-        f, g2 = (float(v) for v in model.process.drift_diffusion(torch.tensor(t)))
+        f, g2 = (float(v) for v in model.process.drift_diffusion(torch.tensor(t, dtype=torch.float64)))
         score = checked("the model's score", model.score(x, tt(model, t, x)), x)
         a_t, s_t = alpha_sigma(model, t, x)
         x0_hat = (x + s_t**2 * score) / a_t
@@ -66,15 +66,20 @@ def probability_flow_ode(model, x: torch.Tensor, grid, *, method: str = "heun", 
         raise ValueError(f"method must be 'euler' or 'heun', got {method!r}")
     ts = grid_of(model, grid, increasing_ok=True)
     x = start(x)
+
+    def velocity(x, t):  # dx/dt = α' x̂_0 + σ' ε̂ from one evaluation; x̂_0 for the callback
+        x0_hat, eps = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))
+        da, ds = (float(v) for v in model.process.d_alpha_sigma(torch.tensor(t, dtype=torch.float64)))
+        return da * x0_hat + ds * eps, x0_hat
+
     nfe = 0
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         h = s - t
-        x0_hat, _ = model.x0_eps(x, tt(model, t, x))
-        d = checked("the model's velocity", model.velocity(x, tt(model, t, x)), x)
+        d, x0_hat = velocity(x, t)
         x_euler = x + h * d
         nfe += 1
         if method == "heun" and alpha_sigma(model, s, x)[1] > 0:
-            x = x + h * 0.5 * (d + model.velocity(x_euler, tt(model, s, x)))
+            x = x + h * 0.5 * (d + velocity(x_euler, s)[0])
             nfe += 1
         else:
             x = x_euler

@@ -9,11 +9,9 @@ import numpy as np
 import torch
 
 from .. import metrics, schedules
-from ..datasets.mnist import to_image
 from ..forward import q_sample
-from ..guidance import cfg_eps_fn
+from ..images import draw_grid, sample_grid
 from ..plotting import DATA, show, use_style
-from ..samplers import ddim_sample
 from ._base import live
 
 
@@ -45,48 +43,28 @@ def digit_forward(images: torch.Tensor, labels: torch.Tensor, T: int = 1000, see
     return box
 
 
-@torch.no_grad()
-def sample_grid(model, sched, w: float, per_class: int = 2, steps: int = 25, seed: int = 0, classes=range(10)):
-    """A fixed-seed batch: ``per_class`` digits for each class, DDIM with CFG scale w. Returns (images, labels)."""
-    labels = torch.tensor([c for c in classes for _ in range(per_class)])
-    x_T = torch.randn(len(labels), 1, 28, 28, generator=torch.Generator().manual_seed(seed))
-    dev = next(model.parameters()).device
-    out = ddim_sample(cfg_eps_fn(model, labels.to(dev), w), x_T.to(dev), sched, steps=steps, clip_x0=1.0)
-    return out.cpu(), labels
-
-
-def draw_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, w: float, stats: str = ""):
-    use_style()
-    n_cls = len(labels) // per_class
-    fig, axes = plt.subplots(per_class, n_cls, figsize=(n_cls * 0.95, per_class * 1.0 + 0.5), squeeze=False)
-    imgs = to_image(images)
-    for i in range(len(labels)):
-        ax = axes[i % per_class, i // per_class]
-        ax.imshow(imgs[i], cmap="gray", vmin=0, vmax=1)
-        ax.set_xticks([]); ax.set_yticks([])
-        ax.grid(False)
-        if i % per_class == 0:
-            ax.set_title(str(int(labels[i])), fontsize=10)
-    fig.suptitle(f"classifier-free guidance, w = {w:g}" + (f"   ·   {stats}" if stats else ""), fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if per_class > 1 else 0.75, wspace=0.05, hspace=0.05)
-    show(fig)
-
-
-def cfg_explorer(model, sched, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0):
-    """Slide w from 0 to 10: the same noise, the same labels, regenerated. With ``classifier``, the
-    conditional accuracy (does an independent classifier agree?) and the diversity are shown."""
+def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0):
+    """Slide w from 0 to 10: the same noise, the same labels, regenerated (DDIM-``steps`` on ``model.given(y, w)``).
+    With ``classifier``, the conditional accuracy (does an independent classifier agree?) and, with two or
+    more digits per class, the diversity are shown."""
     @lru_cache(maxsize=32)
     def compute(w):
-        images, labels = sample_grid(model, sched, w, per_class, steps, seed)
+        images, labels = sample_grid(model, w, per_class, steps, seed)
         stats = ""
         if classifier is not None:
             preds, feats = metrics.classifier_outputs(classifier, images)
-            acc = float((preds == labels).double().mean())
-            stats = f"accuracy {acc:.0%}, diversity {metrics.feature_diversity(feats, labels):.2f}"
+            stats = f"accuracy {float((preds == labels).double().mean()):.0%}"
+            if per_class > 1:  # diversity is the spread within a class: it needs two digits of one class
+                stats += f", diversity {metrics.feature_diversity(feats, labels):.2f}"
         return images, labels, stats
 
+    def draw(w):
+        images, labels, stats = compute(w)
+        draw_grid(images, labels, per_class,
+                  f"classifier-free guidance, w = {w:g}" + (f"   ·   {stats}" if stats else ""))
+
     wslider = W.FloatSlider(value=3.0, min=0.0, max=10.0, step=0.5, description="w", continuous_update=False)
-    box = live(lambda w: draw_grid(*compute(w)[:2], per_class, w, compute(w)[2]), {"w": wslider},
-               header=wslider, busy_text="sampling…")
+
+    box = live(draw, {"w": wslider}, header=wslider, busy_text="sampling…")
     box.controls, box.compute = {"w": wslider}, compute
     return box

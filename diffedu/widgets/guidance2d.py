@@ -3,7 +3,8 @@
 A Gaussian mixture whose components carry class labels. For a class y we know exactly
 ∇log p(x) (the whole mixture), ∇log p(x|y) (its class-y components) and hence the guided field
 (1 − γ)∇log p(x) + γ∇log p(x|y). Particles are sampled with DDIM driven by the guided field at every noise
-level, so the effect of γ on where samples land (and on their spread) is visible.
+level (the exact guided model, ``guided_model``), so the effect of γ on where samples land (and on their
+spread) is visible.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import schedules
 from ..guidance import guided_score
+from ..model import FunctionModel
 from ..plotting import grid_points, show, use_style
+from ..processes import DiscreteVP
 from ..samplers import ddim_sample
 from ._base import live
 from .score import arrows
@@ -22,13 +24,14 @@ from .score import arrows
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
 
 
-def guided_eps_fn(mixture, conditional, gamma: float, sched):
-    """ε for DDIM from the exact guided score at every t: ε = −√(1 − ᾱ_t)·[(1−γ)∇log p_t + γ∇log p_t(·|y)]."""
-    def eps(x, t):
-        a, b = mixture.vp_scale(sched, t, x)
-        s = guided_score(mixture.score(x, a, b), conditional.score(x, a, b), gamma)
-        return -b.reshape(-1, 1).to(x.dtype) * s
-    return eps
+def guided_model(mixture, conditional, gamma: float, process) -> FunctionModel:
+    """The exact guided model on ``process``: its score at every t is (1−γ)∇log p_t + γ∇log p_t(·|y)."""
+    uncond, cond = mixture.model(process), conditional.model(process)
+
+    def score(x, t):
+        return guided_score(uncond.score(x, t), cond.score(x, t), gamma)
+
+    return FunctionModel(score, process, prediction="score")
 
 
 def within_mode_spread(mixture, x: np.ndarray, components) -> float:
@@ -41,7 +44,7 @@ def within_mode_spread(mixture, x: np.ndarray, components) -> float:
 
 def guidance_vectors(mixture, classes: dict, n: int = 300, steps: int = 50, seed: int = 0, lim: float = 3.5):
     """classes: {label: [component indices]}. Sliders: class, γ, the noise level t of the arrows."""
-    sched = schedules.linear(1000)
+    process = DiscreteVP("linear", 1000)
     pts, _ = grid_points(lim, 21, torch.float64)
     x_T = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     cache = {}
@@ -49,14 +52,13 @@ def guidance_vectors(mixture, classes: dict, n: int = 300, steps: int = 50, seed
     def samples(y, gamma):
         if (y, gamma) not in cache:
             cond = mixture.conditional(classes[y])
-            cache[(y, gamma)] = ddim_sample(guided_eps_fn(mixture, cond, gamma, sched), x_T, sched, steps=steps).numpy()
+            cache[(y, gamma)] = ddim_sample(guided_model(mixture, cond, gamma, process), x_T, steps).numpy()
         return cache[(y, gamma)]
 
     def draw(y, gamma, t):
         use_style()
         cond = mixture.conditional(classes[y])
-        ab = sched.alpha_bars[t]
-        a, b = float(ab.sqrt()), float((1 - ab).sqrt())
+        a, b = (float(v) for v in process.alpha_sigma(t))
         s_u, s_c = mixture.score(pts, a, b), cond.score(pts, a, b)
         fields = [("∇log p(x)", s_u, "#7f7f7f"), ("∇log p(x|y)", s_c, CLASS_COLORS[y % 4]),
                   (f"guided, γ = {gamma:g}", guided_score(s_u, s_c, gamma), "#d62728")]

@@ -12,9 +12,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..model import FunctionModel
 from ..plotting import DATA, MODEL, show, use_style
+from ..processes import VE
 from ..samplers import Recorder, annealed_langevin, langevin
-from ..score import geometric_sigmas
 from ._base import live, player
 
 N_FRAMES = 40
@@ -23,11 +24,6 @@ N_FRAMES = 40
 def _start(n: int, box: float, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(n, 2, generator=g, dtype=torch.float64) - 0.5) * 2 * box
-
-
-def mode_fractions(mixture, x: torch.Tensor) -> np.ndarray:
-    k = mixture.posterior_labels(x).argmax(1)
-    return (torch.bincount(k, minlength=len(mixture.weights)).double() / x.shape[0]).numpy()
 
 
 class single_thread:
@@ -41,20 +37,33 @@ class single_thread:
         torch.set_num_threads(self.n)
 
 
+def exact_model(mixture, process, times) -> FunctionModel:
+    """``mixture.model(process)`` for a sampler that visits only ``times``: each time's fixed-level score is
+    built once and looked up by time, which keeps a thousand-step animation within a slider move."""
+    key = lambda t: float(np.float32(t))  # noqa: E731  (looked up at float32 precision: times may arrive rounded)
+    scores = {key(t): mixture.fixed_level_score(*(float(v) for v in process.alpha_sigma(float(t)))) for t in times}
+    return FunctionModel(lambda x, t: scores[key(t[0].item())](x), process, prediction="score")
+
+
 def run_langevin(mixture, step_size: float, n_steps: int, n: int = 400, box: float = 6.0, seed: int = 0):
-    """Plain Langevin from a uniform start with the exact score: (frames, labels, σ per frame)."""
+    """Plain Langevin from a uniform start with the exact score of the clean density (the mixture's model on a
+    VE process, at σ = 0): (frames, labels, σ per frame)."""
     x0 = _start(n, box, seed)
-    rec = Recorder(every=max(1, n_steps // N_FRAMES), start=x0)
+    every = max(1, n_steps // N_FRAMES)
+    rec = Recorder(every=every, start=x0)
     with single_thread():
-        langevin(mixture.fixed_level_score(), x0, step_size=step_size, n_steps=n_steps,
+        langevin(exact_model(mixture, VE(), [0.0]), x0, 0.0, step_size=step_size, n_steps=n_steps,
                  generator=torch.Generator().manual_seed(seed + 1), callback=rec)
-    return [f.numpy() for f in rec.frames], ["start"] + [f"step {t}" for t in rec.times[1:]], [0.0] * len(rec.frames)
+    steps = [min((k + 1) * every, n_steps) for k in range(len(rec.frames) - 1)]
+    return [f.numpy() for f in rec.frames], ["start"] + [f"step {k}" for k in steps], [0.0] * len(rec.frames)
 
 
 def run_annealed(mixture, levels: int, sigma_max: float, sigma_min: float, steps_per_level: int,
                  step_ratio: float = 0.1, n: int = 400, box: float = 6.0, seed: int = 0):
-    """Annealed Langevin (step α_i = step_ratio·σ_i², i.e. Song & Ermon's ε = step_ratio·σ_L²)."""
-    sig = geometric_sigmas(sigma_max, sigma_min, levels)
+    """Annealed Langevin on the ladder of ``VE(σ_min, σ_max)`` (no final denoising step), with the step
+    ε_i = step_ratio·σ_i² at level i (``step_size`` ε = step_ratio·σ_L²; Song & Ermon's α_i = 2ε_i)."""
+    process = VE(min(sigma_min, sigma_max), sigma_max)
+    sig = process.ladder(levels)
     x0 = _start(n, box, seed)
     total = levels * steps_per_level
     rec = Recorder(every=max(1, total // N_FRAMES), start=x0)
@@ -65,9 +74,8 @@ def run_annealed(mixture, levels: int, sigma_max: float, sigma_min: float, steps
         if len(rec.frames) > len(sig_of_frame):
             sig_of_frame.append(d["t"])
 
-    per_level = {float(s): mixture.fixed_level_score(1.0, float(s)) for s in sig}
     with single_thread():
-        annealed_langevin(lambda x, s: per_level[float(s[0])](x), x0, sig, step_size=step_ratio * float(sig[-1]) ** 2,
+        annealed_langevin(exact_model(mixture, process, sig), x0, sig, step_size=step_ratio * float(sig[-1]) ** 2,
                           steps_per_level=steps_per_level, generator=torch.Generator().manual_seed(seed + 1),
                           callback=cb)
     labels = ["start"] + [f"σ = {s:.3g}" for s in sig_of_frame[1:]]
@@ -84,7 +92,7 @@ def draw_particles(mixture, x: np.ndarray, title: str, sigma: float = 0.0, lim: 
     a.scatter(x[:, 0], x[:, 1], s=5, c=MODEL, alpha=0.6, lw=0)
     a.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
     k = len(mixture.weights)
-    frac = mode_fractions(mixture, torch.as_tensor(x))
+    frac = mixture.mode_fractions(torch.as_tensor(x))
     pos = np.arange(k)
     b.bar(pos - 0.2, mixture.weights.numpy(), 0.4, color=DATA, label="true weight")
     b.bar(pos + 0.2, frac, 0.4, color=MODEL, label="particles")

@@ -1,5 +1,8 @@
 """Lesson 03 — the score field: exact ∇log p_σ and a learned s_θ(x, σ) on a grid, with the error map.
 
+The learned model is any diffedu model whose time is σ (a network on ``processes.VE``, e.g.
+``pretrained("ring8-ncsn")``): it is asked for ``model.score(x, σ)``.
+
 Everything a slider can select is computed once when the widget is built (one batched call per σ), so a
 slider move only draws.
 """
@@ -22,7 +25,9 @@ def arrows(score: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def score_field_data(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.5) -> dict:
-    """Per σ: exact and learned scores on a grid_n² grid, the noisy density p_σ and the squared error."""
+    """Per σ: exact and learned scores on a grid_n² grid, the noisy density p_σ and the squared error.
+
+    learned: a model on a VE process (time = σ), or None."""
     pts, axis = grid_points(lim, grid_n, torch.float64)
     fine, fine_axis = grid_points(lim, 2 * grid_n, torch.float64)
     out = {"axis": axis.numpy(), "fine_axis": fine_axis.numpy(), "pts": pts.numpy(), "levels": []}
@@ -31,10 +36,10 @@ def score_field_data(mixture, sigmas, learned=None, grid_n: int = 30, lim: float
         dens_f = mixture.log_prob(fine, 1.0, sigma).exp()
         level = {"sigma": sigma, "exact": exact.numpy(), "density": dens_f.reshape(2 * grid_n, -1).T.numpy()}
         if learned is not None:
-            s_l = learned(fine.float(), torch.full((fine.shape[0],), sigma)).double()
+            s_l = learned.score(fine.float(), sigma).double()
             s_e = mixture.score(fine, 1.0, sigma)
             err = ((s_l - s_e) ** 2).sum(1)
-            level["learned"] = learned(pts.float(), torch.full((pts.shape[0],), sigma)).double().numpy()
+            level["learned"] = learned.score(pts.float(), sigma).double().numpy()
             level["error"] = err.reshape(2 * grid_n, -1).T.numpy()
             level["fisher"] = float((err * dens_f).sum() / dens_f.sum())   # E_p ‖s_θ − ∇log p‖²
         out["levels"].append(level)
@@ -73,7 +78,8 @@ def draw_score_field(data: dict, level: int, show_exact=True, show_learned=True,
 
 
 def score_field(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.5):
-    """Widget: pick σ on the ladder; compare exact and learned arrows; see where the error hides."""
+    """Widget: pick σ on the ladder; compare exact and learned arrows (``learned``: a model on a VE process);
+    see where the error hides."""
     data = score_field_data(mixture, sigmas, learned, grid_n, lim)
     options = [(f"{lv['sigma']:.3f}", i) for i, lv in enumerate(data["levels"])]
     c = dict(level=W.SelectionSlider(options=options, value=0, description="σ", continuous_update=False),

@@ -5,7 +5,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .. import sde as S
 from ..plotting import show, use_style
 from ..samplers import Recorder, probability_flow_ode, reverse_sde_sample
 from ._base import live, player
@@ -13,22 +12,26 @@ from ._base import live, player
 N_FRAMES = 40
 
 
-def sde_ode_paths(score_fn, sde, n: int = 300, steps: int = 200, seed: int = 0):
-    """Frames of both samplers (each a list of (n, 2) arrays) and the time of each frame."""
+def sde_ode_paths(model, n: int = 300, steps: int = 200, seed: int = 0):
+    """Frames of both samplers on ``model.process.grid(steps)`` (each a list of (n, 2) arrays) from the same
+    prior draw, and the time of each frame. The model's process must be continuous (e.g. ``VPSDE``)."""
     g = torch.Generator().manual_seed(seed)
-    x_T = sde.prior((n, 2), g, torch.float64)
-    ts = S.time_grid(sde, steps)
+    process = model.process
+    x_T = process.prior((n, 2), g, torch.float64)
+    ts = process.grid(steps)
     every = max(1, steps // N_FRAMES)
     rec_sde, rec_ode = Recorder(every, start=x_T), Recorder(every, start=x_T)
-    reverse_sde_sample(score_fn, x_T, sde, ts, generator=g, callback=rec_sde)
-    probability_flow_ode(score_fn, x_T, sde, ts, method="euler", callback=rec_ode)
-    times = [1.0] + [float(t) for t in rec_ode.times[1:]]
+    reverse_sde_sample(model, x_T, ts, generator=g, callback=rec_sde)
+    probability_flow_ode(model, x_T, ts, method="euler", callback=rec_ode)
+    times = [float(ts[0])] + [float(t) for t in rec_ode.times[1:]]
     return [f.numpy() for f in rec_sde.frames], [f.numpy() for f in rec_ode.frames], times
 
 
-def sde_vs_ode(score_fn, sde, background=None, n: int = 300, steps: int = 200, trails: int = 12, lim: float = 3.5):
-    """Play the two samplers together; thin lines follow the same ``trails`` particles in both."""
-    sde_frames, ode_frames, times = sde_ode_paths(score_fn, sde, n, steps)
+def sde_vs_ode(model, background=None, n: int = 300, steps: int = 200, trails: int = 12, lim: float = 3.5):
+    """Play the reverse SDE and the probability-flow ODE of ``model`` (on a continuous process, e.g. a DDPM
+    network read with ``model.with_process(VPSDE())``) together; thin lines follow the same ``trails``
+    particles in both."""
+    sde_frames, ode_frames, times = sde_ode_paths(model, n, steps)
     A, B = np.stack(sde_frames), np.stack(ode_frames)
 
     def draw(frame):

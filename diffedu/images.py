@@ -1,0 +1,40 @@
+"""Image grids for the image lessons (06–07): a fixed-seed batch of digits per class, and its figure."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from .datasets.mnist import to_image
+from .plotting import show, use_style
+from .samplers import ddim_sample
+
+
+@torch.no_grad()
+def sample_grid(model, w: float = 1.0, per_class: int = 2, steps: int = 25, seed: int = 0, classes=range(10)):
+    """``per_class`` digits of each class from fixed-seed noise: DDIM-``steps`` with classifier-free guidance
+    scale w (``model.given(labels, w)``), x̂_0 clipped to the pixel range. Returns (images, labels) on the CPU."""
+    labels = torch.tensor([c for c in classes for _ in range(per_class)])
+    x_T = torch.randn(len(labels), 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+    dev = model.device
+    out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0)
+    return out.cpu(), labels
+
+
+def draw_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, title: str = ""):
+    """Digits in columns by class (``per_class`` rows), each column headed by its label."""
+    use_style()
+    n_cls = len(labels) // per_class
+    fig, axes = plt.subplots(per_class, n_cls, figsize=(n_cls * 0.95, per_class * 1.0 + 0.5), squeeze=False)
+    imgs = to_image(images)
+    for i in range(len(labels)):
+        ax = axes[i % per_class, i // per_class]
+        ax.imshow(imgs[i], cmap="gray", vmin=0, vmax=1)
+        ax.set_xticks([]); ax.set_yticks([])
+        ax.grid(False)
+        if i % per_class == 0:
+            ax.set_title(str(int(labels[i])), fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if per_class > 1 else 0.75,
+                        wspace=0.05, hspace=0.05)
+    show(fig)
