@@ -81,3 +81,26 @@ def test_cfg_checker():
     assert not r and "Ho & Salimans" in r.message
     r = check_cfg(lambda u, c, w: c + w * (u - c))
     assert not r and "swapped" in r.message
+
+
+def test_unet_checkers_pass_the_reference_and_name_each_mistake():
+    from torch.nn import functional as F
+
+    from diffedu.exercises import check_level_shapes, check_resblock
+
+    def block(b, x, e, emb=True, skip=True):
+        h = b.conv1(F.silu(b.norm1(x)))
+        h = h + b.emb(F.silu(e))[:, :, None, None] if emb else h
+        h = b.conv2(F.silu(b.norm2(h)))
+        return b.skip(x) + h if skip else h
+
+    assert check_resblock(block).passed
+    assert "embedding is missing" in check_resblock(lambda b, x, e: block(b, x, e, emb=False)).message
+    assert "residual connection" in check_resblock(lambda b, x, e: block(b, x, e, skip=False)).message
+    assert "not implemented" in check_resblock(lambda b, x, e: (_ for _ in ()).throw(NotImplementedError)).message
+    right = lambda s, c, m: [(c * k, s // 2**i) for i, k in enumerate(m)]  # noqa: E731
+    assert check_level_shapes(right).passed
+    assert "halved once too often" in check_level_shapes(
+        lambda s, c, m: [(c * k, s // 2 ** (i + 1)) for i, k in enumerate(m)]).message
+    with pytest.raises(AssertionError):
+        check_level_shapes(lambda s, c, m: [(c, s)] * len(m), strict=True)

@@ -2,8 +2,9 @@
 from ._check import CheckResult, run_check
 from .forward import check_ddpm_step_mean, check_posterior, check_q_sample, check_timestep_embedding
 from .guidance import check_cfg
+from .unet import check_level_shapes, check_resblock
 from .score import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
 
 __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "check_ddpm_step_mean",
            "check_timestep_embedding", "check_dsm_target", "check_langevin_step", "check_score_from_eps",
-           "check_pf_ode_drift", "check_cfg"]
+           "check_pf_ode_drift", "check_cfg", "check_resblock", "check_level_shapes"]

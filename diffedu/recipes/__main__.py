@@ -53,6 +53,11 @@ def main(argv=None) -> None:
         res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, **kw)
     except ValueError as e:
         p.error(str(e))
+    if torch.distributed.is_available() and torch.distributed.is_initialized():  # under torchrun
+        rank = torch.distributed.get_rank()
+        torch.distributed.destroy_process_group()
+        if rank != 0:
+            return  # every rank holds the same weights: rank 0 writes them
     r = RECIPES[a.name]
     command = "python -m diffedu.recipes " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {"recipe": a.name, **{k: str(v) for k, v in r.items()}, "command": command,
