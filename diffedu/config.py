@@ -1,15 +1,62 @@
-"""Fast mode: one switch that shrinks every lesson's experiment for CI.
+"""Three sizes for every lesson, chosen by the machine: one notebook, three experiments.
 
-``DIFFEDU_FAST=1`` (set by ``make test``) makes lessons use fewer training steps, samples and frames; the
-same notebook, unedited, runs full-size when the variable is unset.
+    fast   CI (``make test`` sets ``DIFFEDU_FAST=1``): seconds, shipped checkpoints
+    cpu    no GPU found (a laptop, Binder): each lesson ≤ 3 minutes and ≤ 1 GB on 2 cores
+    gpu    CUDA or Apple's MPS: full size
+
+``DIFFEDU_SIZE=fast|cpu|gpu`` overrides the choice (``DIFFEDU_FAST=1`` still means fast). In a lesson,
+``steps = pick(gpu=5000, cpu=1500, fast=300)`` (or ``pick(5000, 300)``: full size, fast size, and the full
+size again on a CPU) reads the size once, at import.
 """
 from __future__ import annotations
 
 import os
 
-FAST: bool = os.environ.get("DIFFEDU_FAST", "0").strip().lower() in {"1", "true", "yes", "on"}
+SIZES = ("fast", "cpu", "gpu")
+_MISSING = object()
 
 
-def pick(full, fast):
-    """Return ``fast`` in fast mode, ``full`` otherwise: ``steps = pick(5000, 300)``."""
-    return fast if FAST else full
+def _truthy(v: str | None) -> bool:
+    return (v or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def choose_size(environ=None, gpu: bool | None = None) -> str:
+    """The lesson size: $DIFFEDU_SIZE if set, fast if $DIFFEDU_FAST is, else gpu or cpu by the device."""
+    env = os.environ if environ is None else environ
+    size = (env.get("DIFFEDU_SIZE") or "").strip().lower()
+    if size:
+        if size not in SIZES:
+            raise ValueError(f"DIFFEDU_SIZE must be one of {', '.join(SIZES)}, got {env.get('DIFFEDU_SIZE')!r}")
+        return size
+    if _truthy(env.get("DIFFEDU_FAST")):
+        return "fast"
+    if gpu is None:
+        import torch
+
+        mps = getattr(torch.backends, "mps", None)
+        gpu = torch.cuda.is_available() or (mps is not None and mps.is_available())
+    return "gpu" if gpu else "cpu"
+
+
+SIZE: str = choose_size()
+FAST: bool = SIZE == "fast"
+
+
+def pick(gpu=_MISSING, fast=_MISSING, cpu=_MISSING, *, size: str | None = None):
+    """The value for this run's size: ``pick(gpu=…, cpu=…, fast=…)``; ``cpu`` defaults to ``gpu``."""
+    size = SIZE if size is None else size
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
+    if gpu is _MISSING or fast is _MISSING:
+        raise TypeError("pick needs at least the gpu (full) and fast values")
+    return {"fast": fast, "cpu": gpu if cpu is _MISSING else cpu, "gpu": gpu}[size]
+
+
+def describe() -> str:
+    """What the first cell of a lesson prints: the size and how to change it."""
+    what = {"fast": "fast (CI: seconds, shipped checkpoints)",
+            "cpu": "cpu (no GPU found: experiments sized for ≤ 3 minutes on a laptop or Binder)",
+            "gpu": "gpu (full size)"}[SIZE]
+    return (f"lesson size: {what}. To change it, start Jupyter with DIFFEDU_SIZE=fast|cpu|gpu "
+            f"(e.g. DIFFEDU_SIZE=gpu make lab), or put import os; os.environ['DIFFEDU_SIZE'] = 'gpu' above the "
+            f"imports of this cell and restart the kernel.")
