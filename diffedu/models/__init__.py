@@ -2,7 +2,8 @@ from .embedding import TimeEmbedding, timestep_embedding
 from .mlp import MLPDenoiser
 from .score_mlp import ScoreMLP
 from .unet import UNet, UNetConfig
+from .dit import DiT, patchify, unpatchify
 from .classifier import DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "DiT", "patchify", "unpatchify", "MODELS", "build", "register"]
