@@ -19,6 +19,10 @@ from .processes import DiscreteVP, Process, column
 from .schedules import Schedule
 
 
+WEIGHTINGS = ("simple", "elbo", "min-snr")
+MIN_SNR_GAMMA = 5.0  # Hang et al. 2023: γ = 5
+
+
 def elbo_weight(sched: Schedule, sigma2: str = "beta") -> torch.Tensor:
     """β_t² / (2 σ_t² α_t (1 − ᾱ_t)) for t = 0..T (entry 0 unused, set to 0), float64.
 
@@ -51,6 +55,9 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
 
     process:   a ``processes.Process`` (a named ``Schedule`` is read as ``DiscreteVP``).
     weighting="simple": mean squared error of the network's own target (ε, x_0, v, score or velocity): L_simple.
+    weighting="min-snr": each sample's error weighted so that, in ε units, the weight is min(SNR_t, γ)/SNR_t
+                        (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting", γ = 5): the
+                        low-noise steps stop dominating; for v-prediction min(SNR, γ)/(SNR + 1).
     weighting="elbo":   T · E_t[ weight_t · ‖ε − ε̂‖² ] summed over dimensions — the ELBO terms L_{1..T−1}
                         in nats per sample (up to the constant L_T and the decoder L_0), on a DiscreteVP.
     t: optionally the times (B,); otherwise uniform on {1, …, T}, or on (t_clean, t_max] for a continuous one.
@@ -63,8 +70,10 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
     if prediction not in PREDICTIONS or (prediction == "velocity" and process.discrete):
         raise ValueError(f"prediction must be one of {PREDICTIONS} (velocity: continuous processes), "
                          f"got {prediction!r}")
-    if weighting not in ("simple", "elbo") or (weighting == "elbo" and not process.discrete):
-        raise ValueError(f"weighting must be 'simple' or 'elbo' (elbo: on a DiscreteVP), got {weighting!r}")
+    if weighting not in WEIGHTINGS or (weighting == "elbo" and not process.discrete) or \
+            (weighting == "min-snr" and prediction not in ("eps", "x0", "v")):
+        raise ValueError(f"weighting must be one of {WEIGHTINGS} (elbo: on a DiscreteVP; min-snr: for eps, x0 or v), "
+                         f"got {weighting!r}")
     B = x0.shape[0]
     if t is None:
         if process.discrete:
@@ -81,6 +90,12 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
         raise ValueError(f"the network returned shape {tuple(pred.shape)}, expected {tuple(x0.shape)}")
     if weighting == "simple":
         return ((pred - targets(process, x0, eps, t)[prediction]) ** 2).mean()
+    if weighting == "min-snr":
+        a, s = process.alpha_sigma(t)
+        snr = (a / s) ** 2
+        w = snr.clamp(max=MIN_SNR_GAMMA) / {"eps": snr, "x0": torch.ones_like(snr), "v": snr + 1}[prediction]
+        per_sample = ((pred - targets(process, x0, eps, t)[prediction]) ** 2).flatten(1).mean(1)
+        return (w.to(x0.dtype) * per_sample).mean()
     eps_hat = FunctionModel(lambda x, tt: pred, process, prediction).eps(xt, t)  # any prediction, read as ε̂
     per_sample = ((eps - eps_hat) ** 2).flatten(1).sum(1)
     w = elbo_weight(process.sched).to(x0.device)[t].to(x0.dtype)

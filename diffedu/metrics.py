@@ -116,14 +116,16 @@ def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def classifier_accuracy(classifier, t=None, n: int | None = None, process=None) -> float:
-    """MNIST test accuracy (first ``n`` test images) of a clean classifier, or of a noisy one at time ``t``
-    on its process (``classifier.process`` unless ``process`` is given; each batch's noise seeded)."""
-    from .datasets import mnist
+def classifier_accuracy(classifier, t=None, n: int | None = None, process=None, data: str = "mnist") -> float:
+    """Test accuracy (first ``n`` test images of ``data``: "mnist" or "cifar10") of a clean classifier, or of
+    a noisy one at time ``t`` on its process (``classifier.process`` unless given; each batch's noise seeded)."""
     from ._random import randn
+    from .datasets import cifar10, mnist
 
     process = process if process is not None else getattr(classifier, "process", None)
-    x, y = mnist.load("test")
+    if data not in ("mnist", "cifar10"):
+        raise ValueError(f"data must be 'mnist' or 'cifar10', got {data!r}")
+    x, y = mnist.load("test") if data == "mnist" else cifar10.test_data()
     x, y = x[:n], y[:n]
     dev = next(classifier.parameters()).device
     classifier.eval()

@@ -177,3 +177,25 @@ def test_frechet_distance_matches_the_closed_form_for_gaussians():
     assert metrics.frechet_distance(a, a) < 1e-6
     with pytest.raises(ValueError, match="feature sets"):
         metrics.frechet_distance(a, b[:, :2])
+
+
+def test_min_snr_weighting_is_the_same_objective_in_eps_and_v_units():
+    """Hang et al.: w_ε = min(SNR, γ)/SNR on ‖ε̂ − ε‖² equals w_v = min(SNR, γ)/(SNR + 1) on ‖v̂ − v‖² for a
+    VP process (ε̂ − ε = α (v̂ − v)): the same loss whichever the network predicts."""
+    proc = de.DiscreteVP("cosine", 1000)
+    torch.manual_seed(0)
+    x0 = torch.randn(16, 2, dtype=torch.float64)
+    t = torch.randint(1, 1001, (16,))
+    v_hat = torch.randn(16, 2, dtype=torch.float64)
+    a, s = (de.processes.column(c, x0) for c in proc.alpha_sigma(t))
+
+    def loss(prediction, make_pred):
+        g = torch.Generator().manual_seed(3)
+        return de.diffusion_loss(lambda xt, tt: make_pred(xt), x0, proc, prediction=prediction, weighting="min-snr",
+                                 t=t, generator=g)
+
+    lv = loss("v", lambda xt: v_hat)
+    le = loss("eps", lambda xt: s * xt + a * v_hat)  # the ε̂ that this v̂ means at x_t
+    assert torch.allclose(lv, le, rtol=1e-10)
+    with pytest.raises(ValueError, match="min-snr"):
+        de.diffusion_loss(de.MLPDenoiser(), x0.float(), de.VPSDE(), prediction="velocity", weighting="min-snr")

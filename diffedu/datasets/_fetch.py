@@ -33,19 +33,19 @@ def search_dirs(name: str, root=None) -> list[Path]:
     return dirs
 
 
-def content_sha256(path: Path) -> str:
-    """sha256 of the file's content, decompressing it first when it is gzip."""
+def content_sha256(path: Path, decompress: bool = True) -> str:
+    """sha256 of the file's content, decompressing it first when it is gzip (unless ``decompress=False``)."""
     h = hashlib.sha256()
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if path.suffix == ".gz" and decompress else open
     with opener(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def verified(path: Path, sha256: str) -> bool:
+def verified(path: Path, sha256: str, decompress: bool = True) -> bool:
     try:
-        return path.is_file() and content_sha256(path) == sha256
+        return path.is_file() and content_sha256(path, decompress) == sha256
     except (OSError, EOFError, zlib.error, ValueError):  # truncated, damaged deflate stream, not gzip at all
         return False
 
@@ -71,22 +71,24 @@ def _remove_stale_downloads(cache: Path, older_than: float = 600.0) -> None:
 
 
 def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, download: bool = True,
-          local_copies: bool = True) -> Path:
-    """A verified local copy of ``filename`` (a .gz whose uncompressed content has ``sha256``).
+          local_copies: bool = True, decompress: bool = True) -> Path:
+    """A verified local copy of ``filename`` (a .gz whose uncompressed content has ``sha256``; with
+    ``decompress=False`` the file's own bytes, e.g. a .tar.gz archive).
 
     local_copies=False skips the shipped and $DIFFEDU_DATA folders (``root`` and the cache still count).
     """
     mirrors = check_mirrors(mirrors)
-    plain = filename[:-3] if filename.endswith(".gz") else filename
+    ok = lambda path: verified(path, sha256, decompress)  # noqa: E731
+    plain = filename[:-3] if filename.endswith(".gz") and decompress else filename
     dirs = search_dirs(name, root) if local_copies else ([Path(root)] if root is not None else [])
     for d in dirs:
         for candidate in (d / filename, d / plain):
-            if verified(candidate, sha256):
+            if ok(candidate):
                 return candidate
     cache = cache_dir(name)
     _remove_stale_downloads(cache)
     for candidate in (cache / filename, cache / plain):
-        if verified(candidate, sha256):
+        if ok(candidate):
             return candidate
         if candidate.exists():  # corrupt or truncated: replace it
             candidate.unlink()
@@ -102,7 +104,7 @@ def fetch(name: str, filename: str, sha256: str, mirrors: list[str], root=None, 
         except Exception as e:  # network errors, HTTP errors
             errors.append(f"{url}: {type(e).__name__}: {e}")
             continue
-        if verified(got, sha256):
+        if ok(got):
             return got
         got.unlink(missing_ok=True)
         errors.append(f"{url}: downloaded, but its content does not match the expected sha256")

@@ -3,7 +3,7 @@ from .mlp import MLPDenoiser
 from .score_mlp import ScoreMLP
 from .unet import UNet, UNetConfig
 from .dit import DiT, patchify, unpatchify
-from .classifier import DigitClassifier, NoisyClassifier
+from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "DiT", "patchify", "unpatchify", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "MODELS", "build", "register"]

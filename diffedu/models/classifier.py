@@ -58,3 +58,30 @@ class NoisyClassifier(nn.Module):
         h = self.b2(F.avg_pool2d(h, 2), emb)          # 14×14
         h = self.b3(F.avg_pool2d(h, 2), emb)          # 7×7
         return self.out(h)
+
+
+@register
+class CifarClassifier(nn.Module):
+    """An independent CNN for CIFAR-10, used only to *measure* samples (conditional accuracy, a Fréchet
+    distance in its 4·width-dimensional pooled features — a course metric, not Inception FID). Three stages
+    of two 3×3 conv–BatchNorm–ReLU layers (32 → 16 → 8 pixels), global average pooling, a linear head."""
+
+    def __init__(self, width: int = 48, num_classes: int = 10):
+        super().__init__()
+        self.config = dict(width=width, num_classes=num_classes)
+        w = width
+
+        def stage(cin, cout, pool=True):
+            layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                      nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+            return layers + ([nn.MaxPool2d(2)] if pool else [])
+
+        self.conv = nn.Sequential(*stage(3, w), *stage(w, 2 * w), *stage(2 * w, 4 * w, pool=False))
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(4 * w, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, 32, 32) in [−1, 1] → (B, 4·width)
+        return self.pool(self.conv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -20,10 +20,10 @@ from .. import checkpoint
 from ..model import DiffusionModel
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
-from . import mnist, toy
+from . import cifar, mnist, toy
 
-FAMILIES = {"toy": toy, "mnist": mnist}
-RECIPES = {**toy.RECIPES, **mnist.RECIPES}
+FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES}
 
 
 def default_out(name: str) -> Path:

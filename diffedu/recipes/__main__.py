@@ -67,7 +67,7 @@ def main(argv=None) -> None:
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
     s = setup(a.name)
     if r["kind"] in ("classifier", "noisy-classifier"):
-        meta["test_accuracy"] = metrics.classifier_accuracy(res.ema, process=s.process)
+        meta["test_accuracy"] = metrics.classifier_accuracy(res.ema, process=s.process, data=r["data"])
     out = save_result(a.name, res.ema, a.out or default_out(a.name), meta, s)
     print(out, meta)
 
