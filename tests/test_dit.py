@@ -8,6 +8,14 @@ from diffedu.models import DiT, patchify, unpatchify
 from diffedu.models.dit import DiTBlock
 
 
+def _trained_looking(net):
+    """Perturb every parameter: the zero initialisation would hide what the tests look for."""
+    with torch.no_grad():
+        for prm in net.parameters():
+            prm.add_(0.05 * torch.randn_like(prm))
+    return net.eval()
+
+
 @pytest.mark.parametrize("p", [1, 2, 4, 8])
 def test_patchify_then_unpatchify_is_the_identity(p):
     x = torch.randn(3, 3, 32, 16)
@@ -33,10 +41,8 @@ def test_a_fresh_dit_block_is_the_identity_and_the_network_outputs_zero():
 @pytest.mark.parametrize("p", [2, 4, 8])
 def test_output_shape_equals_input_shape_and_samples_are_independent(p):
     torch.manual_seed(1)
-    net = DiT(image_size=16, patch_size=p, hidden_size=32, depth=2, heads=2).eval()
+    net = _trained_looking(DiT(image_size=16, patch_size=p, hidden_size=32, depth=2, heads=2))
     with torch.no_grad():
-        for prm in net.parameters():  # leave the zero initialisation: a trained-looking network
-            prm.add_(0.05 * torch.randn_like(prm))
         x, t, y = torch.randn(5, 3, 16, 16), torch.tensor([1, 100, 400, 700, 999]), torch.tensor([0, 3, 9, 10, 2])
         out = net(x, t, y)
         assert out.shape == x.shape
@@ -49,10 +55,7 @@ def test_output_shape_equals_input_shape_and_samples_are_independent(p):
 
 def test_cfg_with_w0_and_w1_gives_the_unconditional_and_conditional_predictions_exactly():
     torch.manual_seed(2)
-    net = DiT(image_size=8, patch_size=2, hidden_size=32, depth=1, heads=2).eval()
-    with torch.no_grad():
-        for prm in net.parameters():
-            prm.add_(0.05 * torch.randn_like(prm))
+    net = _trained_looking(DiT(image_size=8, patch_size=2, hidden_size=32, depth=1, heads=2))
     model = de.DiffusionModel(net, de.DiscreteVP("cosine", 1000), "eps", num_classes=10)
     x, t, y = torch.randn(3, 3, 8, 8), torch.tensor([10, 500, 900]), torch.tensor([1, 5, 7])
     with torch.no_grad():
@@ -63,10 +66,8 @@ def test_cfg_with_w0_and_w1_gives_the_unconditional_and_conditional_predictions_
 
 def test_attention_maps_are_distributions_over_tokens_and_match_the_fused_path():
     torch.manual_seed(3)
-    net = DiT(image_size=8, patch_size=2, hidden_size=32, depth=2, heads=2).eval()
+    net = _trained_looking(DiT(image_size=8, patch_size=2, hidden_size=32, depth=2, heads=2))
     with torch.no_grad():
-        for prm in net.parameters():
-            prm.add_(0.05 * torch.randn_like(prm))
         x, t = torch.randn(2, 3, 8, 8), torch.tensor([3, 300])
         out, maps = net(x, t, attention_maps=True)
     assert len(maps) == 2 and maps[0].shape == (2, 2, 16, 16)
