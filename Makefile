@@ -46,7 +46,7 @@ chromium:
 	fi
 
 test: setup-dev chromium
-	DIFFEDU_FAST=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --nbval-lax --nbval-current-env \
+	DIFFEDU_FAST=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env \
 	  --durations=8
 
 clean:
