@@ -9,8 +9,7 @@ from jupyterlab_browser import (browser_page, drag, figure_of, jupyterlab, open_
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CASES = [  # notebook, slider label, which slider with that label, drag in px, the value it starts at
-    # lesson 00: the four families' training snapshots, starting at the last one (fast size: 10 frames)
-    pytest.param("00_generative_models.ipynb", "snapshot", 0, -150, "9.0", id="families-snapshots"),
+    pytest.param("00_generative_models.ipynb", "snapshot", 0, 150, "0.0", id="families-snapshots"),  # the 4 families
     pytest.param("01_forward_process.ipynb", "T", 0, -120, "1000.0", id="schedule-explorer"),
     pytest.param("03_score_matching.ipynb", "σ", 1, 150, None, id="score-field"),  # #0 has a single level
     pytest.param("07_guidance.ipynb", "w", 0, 120, "3.0", id="cfg-scale"),

@@ -133,7 +133,7 @@ def test_diffusion_elbo_of_the_exact_model_bounds_the_true_likelihood():
     bound = diffusion.elbo(exact, x, torch.Generator().manual_seed(10))
     true = ring.log_prob(x)
     assert bound.shape == (200,) and bound.dtype == torch.float64
-    assert float(bound.mean()) < float(true.mean()) < float(bound.mean()) + 0.5
+    assert float(bound.mean()) < float(true.mean()) < float(bound.mean()) + 0.2  # measured: 0.08
 
 
 def test_checkers_pass_the_references_and_name_planted_mistakes():

@@ -18,10 +18,11 @@ from ._base import live, player
 
 
 def _smooth(v, k: int = 25) -> np.ndarray:
+    """A running median over k steps: noise smoothed, and a few spiking steps (a flow's bad batch) ignored."""
     v = np.asarray(v, dtype=float)
     if len(v) <= 2 * k:
         return v
-    return np.convolve(v, np.ones(k) / k, mode="valid")
+    return np.median(np.lib.stride_tricks.sliding_window_view(v, k), axis=1)
 
 
 def _background(mixture=None, data=None, lim: float = 3.5, n: int = 100) -> dict:
@@ -61,7 +62,7 @@ def draw_families(panels: dict, i: int, background: dict, lim: float = 3.5, titl
         if len(losses):
             lx.plot(np.linspace(1, max(len(snap.losses), 1), len(losses)), losses, color=NOISE, lw=0.9)
             lx.axvline(max(snap.steps[j], 1), color=MODEL, lw=1)
-        lx.set_title("loss", fontsize=9)
+        lx.set_title("loss (running median)", fontsize=9)
         lx.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=11)
@@ -83,7 +84,7 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
         draw_families(runs[dataset], frame, backgrounds[dataset], lim, frames=frames,
                       title=f"{dataset}: snapshot {frame} of {frames - 1} (the same fraction of each family's run)")
 
-    play, slider, controls = player(frames, interval_ms=400, description="snapshot", value=frames - 1)
+    play, slider, controls = player(frames, interval_ms=400, description="snapshot")
     dataset = W.Dropdown(options=list(runs), value=next(iter(runs)), description="data")
     box = live(draw, {"dataset": dataset, "frame": slider}, header=W.HBox([dataset, controls]))
     box.controls = {"dataset": dataset, "frame": slider, "play": play}
