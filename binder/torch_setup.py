@@ -57,7 +57,8 @@ def decide(installed: str | None, gpu: bool, override: str | None = None) -> tup
     if want_cuda:
         return f"NVIDIA GPU found: torch=={PIN} from the default index (CUDA build)", [[f"torch=={PIN}"]]
     return (f"no NVIDIA GPU: the CPU build torch=={PIN}+cpu from PyTorch's CPU index, else the default index",
-            [["--extra-index-url", CPU_INDEX, f"torch=={PIN}+cpu"], [f"torch=={PIN}"]])
+            [["--retries", "0", "--timeout", "15", "--extra-index-url", CPU_INDEX, f"torch=={PIN}+cpu"],
+             [f"torch=={PIN}"]])  # no retries: an unreachable index should cost seconds, not minutes
 
 
 def main(argv=None) -> int:

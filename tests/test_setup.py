@@ -18,7 +18,8 @@ spec.loader.exec_module(torch_setup)
 
 def test_no_gpu_gets_the_cpu_build_first_then_the_default_index():
     reason, attempts = torch_setup.decide(None, gpu=False)
-    assert attempts[0] == ["--extra-index-url", torch_setup.CPU_INDEX, f"torch=={torch_setup.PIN}+cpu"]
+    assert attempts[0][-3:] == ["--extra-index-url", torch_setup.CPU_INDEX, f"torch=={torch_setup.PIN}+cpu"]
+    assert attempts[0][:2] == ["--retries", "0"]  # an unreachable index fails fast
     assert attempts[1] == [f"torch=={torch_setup.PIN}"] and "CPU" in reason
 
 
