@@ -105,7 +105,7 @@ def test_samplers_follow_the_generator_seed(make):
     assert a.shape == (50, 2) and torch.equal(a, b) and not torch.allclose(a, c)
 
 
-def test_families_train_with_the_course_loop_and_rebuild_from_config():
+def test_families_train_with_the_course_loop_and_survive_a_checkpoint(tmp_path):
     data = toy.ring().sample(2000, torch.Generator().manual_seed(0))
     batches = de.tensor_batches(data, 128)
     for model, loss in ((VAE(hidden=32, depth=2), vae_loss), (RealNVP(layers=4, hidden=32), flow_loss)):
@@ -113,8 +113,11 @@ def test_families_train_with_the_course_loop_and_rebuild_from_config():
         assert r.losses[-1] < r.losses[0]
         clone = build(type(model).__name__, model.config)
         clone.load_state_dict(r.ema.state_dict())
-        assert torch.equal(clone.sample(10, torch.Generator().manual_seed(1)),
-                           r.ema.sample(10, torch.Generator().manual_seed(1)))
+        loaded = de.checkpoint.load(de.checkpoint.save(tmp_path / type(model).__name__, r.ema))
+        for other in (clone, loaded):
+            assert type(other) is type(model)
+            assert torch.equal(other.sample(10, torch.Generator().manual_seed(1)),
+                               r.ema.sample(10, torch.Generator().manual_seed(1)))
     seen = []
     r = train_gan(GAN(hidden=32, depth=2), batches, steps=30, progress=False, on_step=lambda s, res: seen.append(s),
                   on_step_every=10)
