@@ -110,3 +110,39 @@ def test_binder_does_not_force_the_fast_size():
         if f.is_file():
             text = f.read_text(encoding="utf-8", errors="replace")
             assert not re.search(r"DIFFEDU_FAST\s*=|DIFFEDU_SIZE\s*=\s*['\"]?fast", text), f.name
+
+
+def _start(tmp_path, env_extra, cpu_max=None, v1=None):
+    """Run binder/start with a fake cgroup folder; return the OMP_NUM_THREADS it hands to the command."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    root = tmp_path / "cgroup"
+    root.mkdir(parents=True)
+    if cpu_max is not None:
+        (root / "cpu.max").write_text(cpu_max + "\n")
+    if v1 is not None:
+        (root / "cpu").mkdir()
+        (root / "cpu" / "cpu.cfs_quota_us").write_text(f"{v1[0]}\n")
+        (root / "cpu" / "cpu.cfs_period_us").write_text(f"{v1[1]}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "CPU_LIMIT")}
+    env.update(DIFFEDU_CGROUP=str(root), **env_extra)
+    out = subprocess.run(["bash", str(ROOT / "binder" / "start"), "sh", "-c", 'echo "${OMP_NUM_THREADS:-unset} $0"'],
+                         env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "sh"  # exec "$@": the command runs, with its arguments
+    return out[0]
+
+
+def test_binder_start_matches_torch_threads_to_the_cpu_quota(tmp_path):
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert _start(tmp_path / "a", {}, cpu_max="100000 100000") == "1"
+    assert _start(tmp_path / "b", {}, cpu_max="max 100000") == "unset"              # no quota: torch decides
+    assert _start(tmp_path / "c", {}, v1=(150000, 100000)) == str(min(2, cores))   # cgroup v1, rounded up
+    assert _start(tmp_path / "d", {}, v1=(-1, 100000)) == "unset"
+    assert _start(tmp_path / "e", {"CPU_LIMIT": "1.0"}) == "1"                       # KubeSpawner's variable
+    assert _start(tmp_path / "f", {"OMP_NUM_THREADS": "3"}, cpu_max="100000 100000") == "3"  # never overridden
