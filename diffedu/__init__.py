@@ -8,9 +8,15 @@ timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
     samplers                 plain functions sample(model, x, grid, generator=, callback=)
     checkpoint, pretrained   one safetensors file carries all of it; pretrained(NAME) is ready to sample
     losses, train, recipes   how the networks are trained (recipes: how every shipped one was)
+    distill, consistency,    few-step sampling: progressive distillation, consistency models,
+    flow                     flow matching / rectified flow (Euler and Heun on the velocity ODE, reflow)
 """
 from . import checkpoint, forward, losses, metrics, processes, schedules, toy
+from . import consistency, distill, flow
 from .config import FAST, pick
+from .consistency import ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update
+from .distill import distill_loss, distill_round, distill_target, guided_target
+from .flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs
 from .forward import q_posterior, q_sample, q_step
 from .losses import diffusion_loss
 from .model import DiffusionModel, FunctionModel, Model
@@ -26,4 +32,7 @@ __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules
            "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",
            "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "shipped", "DiscreteVP", "VPSDE", "CosineVP",
            "VESDE", "VE", "Linear", "Recorder", "ddpm_sample", "ddim_sample", "langevin", "annealed_langevin",
-           "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train"]
+           "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train",
+           "consistency", "distill", "flow", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
+           "ema_update", "distill_loss", "distill_round", "distill_target", "guided_target", "euler_sample",
+           "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs"]

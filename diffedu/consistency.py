@@ -1,0 +1,223 @@
+"""Consistency models — Song, Dhariwal, Chen & Sutskever 2023 ("Consistency Models", ICML).
+
+A consistency function maps every point of a probability-flow ODE trajectory to the trajectory's start
+near the data: f(x_t, t) = x_{t_min} for all t ∈ [t_min, T]. It is parameterised so that the boundary
+condition f(x, t_min) = x holds for ANY network F_θ (the paper's eq. (3) and appendix C):
+
+    f_θ(x, t) = c_skip(t) x + c_out(t) F_θ(c_in(t) x, t)
+    c_skip(t) = σ_d² / ((σ̄_t − σ̄_min)² + σ_d²),   c_out(t) = σ_d (σ̄_t − σ̄_min) / √(σ_d² + σ̄_t²)
+
+where σ̄_t = σ_t/α_t is the process's noise level on the data's scale (x_t/α_t = x_0 + σ̄_t ε). For the
+``VE`` process t IS σ and these are exactly the paper's c_skip, c_out with ε = t_min. At t = t_min the
+difference σ̄_t − σ̄_min is exactly 0, so c_skip = 1 and c_out = 0 in floating point, not just in the
+limit. c_in(t) = 1/√(α_t² σ_d² + σ_t²) scales the input to unit variance (Karras et al. 2022).
+
+f is an estimate of x_0, so a ``ConsistencyModel`` is a diffedu ``Model`` with prediction "x0": DDIM or the
+PF-ODE samplers take it too, and ``consistency_sample`` runs the paper's multistep sampler (Algorithm 1).
+
+Consistency distillation (Algorithm 2): from x_{t_{n+1}} = α x_0 + σ ε, one step of an ODE solver Φ with the
+teacher gives x̂_{t_n}; the student f_θ at (x_{t_{n+1}}, t_{n+1}) is pulled towards the EMA target
+f_{θ⁻}(x̂_{t_n}, t_n) (no gradient), and θ⁻ ← μ θ⁻ + (1 − μ) θ (``ema_update``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._checks import check_batched, check_int, check_real
+from ._random import randint, randn
+from .model import Model
+from .processes import Process, column
+from .samplers._common import check_model, grid_of, noise, report, start, tt
+
+DISTANCES = ("l2", "l1", "pseudo-huber")
+SOLVERS = ("euler", "heun", "ddim")
+
+
+class ConsistencyModel(Model):
+    """f_θ(x, t) = c_skip(t) x + c_out(t) F_θ(c_in(t) x, t), with f(x, t_min) = x exactly (module docstring).
+
+    net:         F_θ, called as ``net(c_in x, process.net_time(t))`` (or with labels, as ``DiffusionModel``).
+    process:     a continuous ``diffedu.processes`` process; t in its units (σ for ``VE``).
+    t_min:       the boundary time ε of the paper (0.002 for VE on data in [−1, 1]); 0 < t_min < t_max.
+    sigma_data:  σ_d, the data's standard deviation (0.5 in the paper).
+    num_classes: for a class-conditional F_θ, as in ``DiffusionModel`` (then ``given(y)`` works).
+    """
+
+    prediction = "x0"
+
+    def __init__(self, net, process: Process, t_min: float, sigma_data: float = 0.5,
+                 num_classes: int | None = None):
+        if not isinstance(process, Process) or process.discrete:
+            raise ValueError("process must be a continuous diffedu.processes process (VE, VPSDE, CosineVP, Linear, "
+                             f"VESDE), got {type(process).__name__}")
+        self.t_min = check_real("t_min", t_min, low=0, high=float(process.t_max), low_open=True, high_open=True)
+        self.sigma_data = check_real("sigma_data", sigma_data, low=0, low_open=True)
+        self.net, self.process, self.num_classes = net, process, num_classes
+
+    def noise_level(self, t) -> torch.Tensor:
+        """σ̄_t = σ_t / α_t (float64)."""
+        a, s = self.process.alpha_sigma(t)
+        return s / a
+
+    def coefficients(self, t):
+        """(c_skip, c_out, c_in) at the times t, float64.
+
+        Computed with numerator and denominator multiplied by α_t (the same values where α_t > 0), so that
+        they stay finite where α_t = 0 (t = 1 of ``CosineVP`` and ``Linear``): c_skip = 0, c_out = σ_d there.
+        """
+        t = torch.as_tensor(t, dtype=torch.float64)
+        a, s = self.process.alpha_sigma(t)
+        a2sd2 = a**2 * self.sigma_data**2
+        # α_t (σ̄_t − σ̄_min), set to exactly 0 at t = t_min whatever the rounding: c_skip = 1, c_out = 0 there
+        d = torch.where(t == self.t_min, 0.0, s - a * self.noise_level(torch.full_like(t, self.t_min)))
+        c_in = 1 / torch.sqrt(a2sd2 + s**2)
+        return a2sd2 / (d**2 + a2sd2), self.sigma_data * d * c_in, c_in
+
+    def output(self, x, t, labels=None):
+        t = self.process.time_tensor(t, x.shape[0], x.device)
+        c_skip, c_out, c_in = (column(c, x) for c in self.coefficients(t))
+        p = next(self.net.parameters(), None) if isinstance(self.net, torch.nn.Module) else None
+        xin = (c_in * x) if p is None else (c_in * x).to(p.dtype)
+        tin = self.process.net_time(t)
+        out = self.net(xin, tin) if labels is None else self.net(xin, tin, labels)
+        return c_skip * x + c_out * out.to(x.dtype)
+
+    def __call__(self, x, t):
+        """f_θ(x, t)."""
+        return self.output(x, t)
+
+    def to(self, device=None, dtype=None) -> "ConsistencyModel":
+        self.net.to(device=device, dtype=dtype)
+        return self
+
+    def __repr__(self):
+        return (f"ConsistencyModel({type(self.net).__name__}, t_min={self.t_min}, sigma_data={self.sigma_data}, "
+                f"process {self.process.spec()})")
+
+
+def _module(m) -> torch.nn.Module:
+    m = getattr(m, "net", m)
+    if not isinstance(m, torch.nn.Module):
+        raise ValueError(f"expected a torch.nn.Module or a model with a .net module, got {type(m).__name__}")
+    return m
+
+
+@torch.no_grad()
+def ema_update(target, online, mu: float) -> None:
+    """θ⁻ ← μ θ⁻ + (1 − μ) θ, in place on ``target`` (modules, or models carrying ``.net``); buffers are copied.
+
+    mu in [0, 1): μ = 0 copies the online weights (consistency training with μ = 0, Song & Dhariwal 2023).
+    """
+    mu = check_real("mu", mu, low=0, high=1, high_open=True)
+    tgt, onl = list(_module(target).parameters()), list(_module(online).parameters())
+    if len(tgt) != len(onl) or any(a.shape != b.shape for a, b in zip(tgt, onl)):
+        raise ValueError("target and online must be the same architecture (their parameters differ in shape)")
+    for a, b in zip(tgt, onl):
+        a.lerp_(b.detach(), 1 - mu)
+    for a, b in zip(_module(target).buffers(), _module(online).buffers()):
+        a.copy_(b)
+
+
+def _given(model, y):
+    return model if y is None else model.given(y)
+
+
+def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, solver: str = "euler"):
+    """One step Φ of the teacher's PF-ODE from t to s (per-sample (B,) times).
+
+    "euler":  x + (s − t) v(x, t), v = ``teacher.velocity`` (for VE: Song et al.'s x − (s − t) t ∇log p).
+    "heun":   the trapezoidal corrector on the Euler point (Karras et al. 2022), two evaluations.
+    "ddim":   α_s x̂_0 + σ_s ε̂ — DDIM with η = 0, the exact Euler step of the ODE in (x/α, σ/α) variables.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if solver == "ddim":
+        a_s, s_s = (column(v, x) for v in teacher.process.alpha_sigma(s))
+        x0_hat, eps = teacher.x0_eps(x, t)
+        return a_s * x0_hat + s_s * eps
+    h = column(s - t, x)
+    d = teacher.velocity(x, t)
+    x_euler = x + h * d
+    return x_euler if solver == "euler" else x + h * 0.5 * (d + teacher.velocity(x_euler, s))
+
+
+def _distance(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
+    diff = (a - b).flatten(1)
+    if distance == "l2":
+        return (diff**2).mean(1)
+    if distance == "l1":
+        return diff.abs().mean(1)
+    c = 0.00054 * math.sqrt(diff.shape[1])  # Song & Dhariwal 2023: c = 0.00054 √d
+    return torch.sqrt((diff**2).sum(1) + c**2) - c
+
+
+def consistency_distillation_loss(student: ConsistencyModel, ema_target: ConsistencyModel, teacher: Model,
+                                  x0: torch.Tensor, grid, *, solver: str = "euler", generator=None,
+                                  distance: str = "l2", y=None) -> torch.Tensor:
+    """One Monte-Carlo estimate of the consistency-distillation loss (Song et al. 2023, Algorithm 2).
+
+    grid: decreasing times T = t_N > … > t_1 ≥ t_min (the library's grids run towards the data: grid[0] = T),
+          e.g. ``VE(0.002, 80).ladder(N)``. Each sample draws a pair (t_{n+1}, t_n) = (grid[k], grid[k + 1]).
+    distance: "l2" (mean squared error), "l1", or "pseudo-huber" √(‖·‖² + c²) − c (Song & Dhariwal 2023).
+    The weight λ(t_n) is 1 (the paper's choice). The target f_{θ⁻}(x̂_{t_n}, t_n) carries no gradient.
+    """
+    check_batched("x0", x0)
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    process = check_model(teacher)
+    for name, m in (("student", student), ("ema_target", ema_target)):
+        if getattr(m, "process", None) != process:
+            raise ValueError(f"{name} must be a model on the teacher's process {process.spec()}")
+    ts = grid_of(teacher, grid)
+    t_min = float(getattr(student, "t_min", process.t_clean))
+    if ts[-1] < t_min:
+        raise ValueError(f"grid must end at or above t_min = {t_min}, got {ts[-1]}")
+    g = torch.tensor(ts, dtype=torch.float64, device=x0.device)
+    k = randint(0, len(ts) - 1, (x0.shape[0],), x0, generator)
+    t_hi, t_lo = g[k], g[k + 1]
+    x_hi = process.sample(x0, t_hi, randn(x0.shape, x0, generator))
+    with torch.no_grad():
+        x_lo = ode_step(_given(teacher, y), x_hi, t_hi, t_lo, solver)
+        target = _given(ema_target, y).x0(x_lo, t_lo)
+    return _distance(_given(student, y).x0(x_hi, t_hi), target, distance).mean()
+
+
+@torch.no_grad()
+def consistency_sample(model: Model, x_T: torch.Tensor, grid, *, generator=None, callback=None) -> torch.Tensor:
+    """Multistep consistency sampling (Song et al. 2023, Algorithm 1): x ← f(x_T, τ_1); then for each next τ,
+    re-noise x from t_min to τ and apply f again. ``grid`` = [τ_1 = T, τ_2, …] decreasing, all > t_min
+    (one time: one-step generation; an int N: the first N times of ``model.process.grid(N)``).
+
+    The re-noising is the forward transition t_min → τ: x_τ = (α_τ/α_min) x + √(σ_τ² − (α_τ/α_min)² σ_min²) z;
+    for VE this is the paper's x + √(τ² − ε²) z. f is ``model.x0``, so any model works (a diffusion model's t_min
+    is its clean time). The callback's x is the re-noised state at t_next (the sample on the last step).
+    """
+    process = check_model(model)
+    t_min = float(getattr(model, "t_min", process.t_clean))
+    if isinstance(grid, int) and not isinstance(grid, bool):
+        grid = process.grid(check_int("grid", grid, low=1))[:-1]
+    ts = grid_of(model, grid, min_len=1)
+    if ts[-1] <= t_min:
+        raise ValueError(f"grid times must all be > t_min = {t_min}, got {ts}")
+    x = start(x_T)
+    a_min, s_min = (float(v) for v in process.alpha_sigma(torch.tensor(t_min, dtype=torch.float64)))
+    for i, t in enumerate(ts):
+        x0_hat = model.x0(x, tt(model, t, x))
+        last = i == len(ts) - 1
+        if last:
+            x, t_next = x0_hat, t_min
+        else:
+            t_next = ts[i + 1]
+            a, s = (float(v) for v in process.alpha_sigma(torch.tensor(t_next, dtype=torch.float64)))
+            r = a / a_min
+            x = r * x0_hat + math.sqrt(max(s**2 - (r * s_min) ** 2, 0.0)) * noise(x, generator)
+        report(callback, i, t, t_next, x, x0_hat, i + 1, last)
+    return x
+
+
+__all__ = ["ConsistencyModel", "ema_update", "ode_step", "consistency_distillation_loss", "consistency_sample",
+           "DISTANCES", "SOLVERS"]
