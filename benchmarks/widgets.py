@@ -71,6 +71,6 @@ if "mnist-unet" in shipped():
     torch.manual_seed(0)
     unet = de.pretrained("mnist-unet")
     print("\nlesson 07 — CFG slider: one update regenerates the digit grid (DDIM, batched CFG), CPU")
-    report([(f"10 classes × {k} digits, DDIM-{steps}",
-             median_ms(lambda k=k, steps=steps: images.sample_grid(unet, 3.0, k, steps), 3, 1))
-            for k, steps in ((1, 8), (2, 25), (2, 50))])
+    report([(f"10 classes × {k} digits, DDIM-{steps}, {'bf16' if bf16 else 'fp32'}",
+             median_ms(lambda k=k, steps=steps, bf16=bf16: images.sample_grid(unet, 3.0, k, steps, bf16=bf16), 3, 1))
+            for k, steps in ((1, 8), (2, 25), (2, 50)) for bf16 in (False, True)])

@@ -6,17 +6,22 @@ import torch
 
 from .datasets.mnist import to_image
 from .plotting import show, use_style
+from .precision import inference_autocast
 from .samplers import ddim_sample
 
 
 @torch.no_grad()
-def sample_grid(model, w: float = 1.0, per_class: int = 2, steps: int = 25, seed: int = 0, classes=range(10)):
+def sample_grid(model, w: float = 1.0, per_class: int = 2, steps: int = 25, seed: int = 0, classes=range(10),
+                bf16: bool | None = None):
     """``per_class`` digits of each class from fixed-seed noise: DDIM-``steps`` with classifier-free guidance
-    scale w (``model.given(labels, w)``), x̂_0 clipped to the pixel range. Returns (images, labels) on the CPU."""
+    scale w (``model.given(labels, w)``), x̂_0 clipped to the pixel range. Returns (images, labels) on the CPU.
+
+    bf16: run the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
     labels = torch.tensor([c for c in classes for _ in range(per_class)])
     x_T = torch.randn(len(labels), 1, 28, 28, generator=torch.Generator().manual_seed(seed))
     dev = model.device
-    out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0)
+    with inference_autocast(dev, bf16):
+        out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0)
     return out.cpu(), labels
 
 

@@ -13,6 +13,7 @@ import torch
 from .. import metrics
 from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, use_style
+from ..precision import inference_autocast
 from ..samplers import ddim_sample
 from ._base import live
 
@@ -24,10 +25,13 @@ def image_shape(model) -> tuple:
 
 
 @torch.no_grad()
-def sample_classes(model, labels: torch.Tensor, w: float, steps: int, x_T: torch.Tensor) -> torch.Tensor:
-    """DDIM-``steps`` from ``x_T`` with classifier-free guidance scale w, x̂₀ clipped to [−1, 1]; on the CPU."""
+def sample_classes(model, labels: torch.Tensor, w: float, steps: int, x_T: torch.Tensor,
+                   bf16: bool | None = None) -> torch.Tensor:
+    """DDIM-``steps`` from ``x_T`` with classifier-free guidance scale w, x̂₀ clipped to [−1, 1]; on the CPU.
+    bf16: the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
     dev = model.device
-    return ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0).cpu()
+    with inference_autocast(dev, bf16):
+        return ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0).cpu()
 
 
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
