@@ -3,9 +3,11 @@
     python benchmarks/denoiser_cpu.py                       # inference + training, fp32 and bf16, eager
     python benchmarks/denoiser_cpu.py --compile             # also torch.compile'd (slow to warm up on a CPU)
     python benchmarks/denoiser_cpu.py --profile             # top operators of one inference batch (torch.profiler)
+    python benchmarks/denoiser_cpu.py --net dit             # lesson 08's DiT against diffusers' DiTTransformer2DModel
 
 diffusers is a benchmark-only dependency (``pip install diffusers``). Both networks: 32/64/64 channels, one
-residual block per level, attention at 7×7 and in the middle, class embedding; the two are timed alternately,
+residual block per level, attention at 7×7 and in the middle, class embedding. ``--net dit``: the ``cifar-dit`` recipe's DiT (p = 2, D = 128, 4 blocks of 4 heads, adaLN-Zero,
+3×32×32) against ``DiTTransformer2DModel`` with the same sizes. The two are timed alternately,
 median of ``--rounds`` rounds, as img/s and achieved GFLOP/s (FLOPs counted by torch.utils.flop_counter).
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from diffedu.models import UNet
+from diffedu.models import DiT, UNet
+from diffedu.recipes import RECIPES
 
 CONFIG = dict(base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1, attn_resolutions=(7,), num_classes=10,
               dropout=0.0)
@@ -32,16 +35,32 @@ def diffusers_unet():
                        num_class_embeds=11, attention_head_dim=64)
 
 
+def diffusers_dit():
+    from diffusers import DiTTransformer2DModel
+
+    c = RECIPES["cifar-dit"]["model"]
+    return DiTTransformer2DModel(num_attention_heads=c["heads"], attention_head_dim=c["hidden_size"] // c["heads"],
+                                 in_channels=3, num_layers=c["depth"], sample_size=32, patch_size=c["patch_size"],
+                                 num_embeds_ada_norm=c["num_classes"] + 1)
+
+
+NETS = {"unet": ((1, 28, 28), lambda: UNet(**CONFIG), diffusers_unet),
+        "dit": ((3, 32, 32), lambda: DiT(**RECIPES["cifar-dit"]["model"]), diffusers_dit)}
+SHAPE = NETS["unet"][0]
+
+
 def calls(which: str, net):
-    """A uniform (x, t, y) → ε call for both networks."""
+    """A uniform (x, t, y) → prediction call for both networks."""
     if which == "diffedu":
         return lambda x, t, y: net(x, t, y)
+    if type(net).__name__.startswith("DiT"):
+        return lambda x, t, y: net(x, timestep=t, class_labels=y).sample
     return lambda x, t, y: net(x, t, class_labels=y).sample
 
 
 def inputs(batch: int, dtype=torch.float32):
     g = torch.Generator().manual_seed(0)
-    return (torch.randn(batch, 1, 28, 28, generator=g).to(dtype), torch.randint(1, 1001, (batch,), generator=g),
+    return (torch.randn(batch, *SHAPE, generator=g).to(dtype), torch.randint(1, 1001, (batch,), generator=g),
             torch.randint(0, 10, (batch,), generator=g))
 
 
@@ -95,9 +114,12 @@ def main(argv=None):
     p.add_argument("--bf16", action="store_true", help="also time bf16 autocast")
     p.add_argument("--profile", action="store_true")
     p.add_argument("--only", choices=["inference", "training"], default=None)
+    p.add_argument("--net", choices=sorted(NETS), default="unet")
     a = p.parse_args(argv)
+    global SHAPE
+    SHAPE, make_ours, make_theirs = NETS[a.net]
     torch.manual_seed(0)
-    ours, theirs = UNet(**CONFIG).eval(), diffusers_unet().eval()
+    ours, theirs = make_ours().eval(), make_theirs().eval()
     n_ours, n_theirs = (sum(q.numel() for q in m.parameters()) for m in (ours, theirs))
     print(f"parameters: diffedu {n_ours / 1e6:.3f} M, diffusers {n_theirs / 1e6:.3f} M; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
