@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_batched, check_int
+from ._memory import release
 
 
 def sliced_wasserstein(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256,
@@ -68,6 +69,7 @@ def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500):
         f = classifier.features(images[i:i + batch].to(dev).float())
         feats.append(f.double().cpu())
         preds.append(classifier.head(f).argmax(1).cpu())
+        release()  # the batch's activations go back to the system, not into glibc's heap (diffedu/_memory.py)
     return torch.cat(preds), torch.cat(feats)
 
 
