@@ -16,7 +16,7 @@ from . import consistency, distill, flow
 from .config import FAST, pick
 from .consistency import ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update
 from .distill import distill_loss, distill_round, distill_target, guided_target
-from .flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs
+from .flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs, straightness
 from .forward import q_posterior, q_sample, q_step
 from .losses import diffusion_loss
 from .model import DiffusionModel, FunctionModel, Model
@@ -35,4 +35,4 @@ __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules
            "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train",
            "consistency", "distill", "flow", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
            "ema_update", "distill_loss", "distill_round", "distill_target", "guided_target", "euler_sample",
-           "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs"]
+           "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs", "straightness"]

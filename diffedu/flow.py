@@ -20,12 +20,13 @@ so Euler on the velocity ODE IS DDIM with η = 0, step for step (``tests/test_fe
 Reflow (Liu et al. 2023): the trained flow's ODE couples each noise x_1 with its sample x_0 = ODE(x_1). The
 independent pairs of L_FM cross each other, so the learned paths curve; retraining on the coupled pairs
 (``reflow_pairs``, ``reflow_loss``) gives straighter paths, which Euler follows with few steps.
+``straightness`` measures how straight a sampler's paths are: path length over chord, 1 for a straight line.
 """
 from __future__ import annotations
 
 import torch
 
-from ._checks import check_batched, check_int
+from ._checks import check_batched, check_finite, check_int
 from ._random import randn
 from .losses import targets
 from .processes import Linear, Process
@@ -116,4 +117,35 @@ def reflow_pairs(model, n: int, shape, grid=50, *, method: str = "heun", generat
     return x0, x1
 
 
-__all__ = ["euler_sample", "heun_sample", "flow_matching_loss", "reflow_loss", "reflow_pairs"]
+def straightness(trajectories) -> torch.Tensor:
+    """How far each path is from a straight line: its length over its chord, one value per path (B,).
+
+        Σ_k ‖x_{k+1} − x_k‖ / ‖x_K − x_0‖      (≥ 1; = 1 exactly when the path is a straight segment)
+
+    the discrete form of ∫‖dx/dt‖ dt / ‖x_0 − x_1‖ along an ODE path from the noise x_1 to the sample x_0.
+    An Euler step is a straight segment, so measure the model's own paths on a fine grid (e.g. 50–100 steps
+    of ``heun_sample`` with ``samplers.Recorder(every=1, start=x)``): Euler-1 is "straight" by construction.
+
+    trajectories: a (K + 1, B, ...) tensor of states along the path (time first), or a list of K + 1 (B, ...)
+                  tensors (a ``Recorder``'s frames). Points and images alike: each state is flattened.
+    A path that does not move has straightness 1; one that returns to its start, inf.
+    """
+    if isinstance(trajectories, (list, tuple)):
+        if not trajectories or not all(torch.is_tensor(f) for f in trajectories):
+            raise ValueError("trajectories must be a (K + 1, B, ...) tensor or a non-empty list of tensors")
+        if any(f.shape != trajectories[0].shape for f in trajectories):
+            raise ValueError(f"every state must have the same shape, got "
+                             f"{sorted({tuple(f.shape) for f in trajectories})}")
+        trajectories = torch.stack([f.detach().cpu() for f in trajectories])
+    check_finite("trajectories", trajectories)
+    if trajectories.ndim < 2 or trajectories.shape[0] < 2 or trajectories.shape[1] < 1:
+        raise ValueError(f"trajectories must have shape (K + 1, B, ...) with K >= 1 steps and B >= 1 paths, got "
+                         f"{tuple(trajectories.shape)}")
+    path = trajectories.detach().to(torch.float64).flatten(2)                   # (K + 1, B, D)
+    length = (path[1:] - path[:-1]).norm(dim=-1).sum(0)                          # (B,)
+    chord = (path[-1] - path[0]).norm(dim=-1)
+    ratio = length / chord.clamp(min=torch.finfo(torch.float64).tiny)
+    return torch.where(chord > 0, ratio, torch.where(length > 0, torch.inf, 1.0))
+
+
+__all__ = ["euler_sample", "heun_sample", "flow_matching_loss", "reflow_loss", "reflow_pairs", "straightness"]

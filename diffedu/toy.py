@@ -110,7 +110,35 @@ class GaussianMixture:
         log_terms, _, _ = self._component_terms(x, a, b)
         return torch.softmax(log_terms, dim=1).to(x.dtype)
 
+    def posterior_mean(self, x: torch.Tensor, a=1.0, b=0.0) -> torch.Tensor:
+        """E[x_0 | a·x_0 + b·ε = x], shape (B, d), float64: the ideal denoiser (Tweedie's formula, solved for x_0).
+
+        Per component x_0 | x, k is Gaussian with mean μ_k + a s_k²/(a² s_k² + b²) (x − a μ_k); the posterior
+        responsibilities r_k(x) weight them. Finite for every (a, b) ≠ (0, 0), also at a = 0 (pure noise),
+        where it is the mixture's mean — unlike the score route x̂_0 = (x + b² ∇log p)/a.
+        """
+        self._check_x(x)
+        log_terms, mu, var = self._component_terms(x, a, b)
+        r = torch.softmax(log_terms, dim=1)                                             # (B, K)
+        a = torch.as_tensor(a, dtype=torch.float64, device=x.device).reshape(-1, 1)     # (B or 1, 1)
+        gain = a * self.stds.to(x.device)[None] ** 2 / var                              # (B, K)
+        comp = self.means.to(x.device)[None] + gain[:, :, None] * (x.to(torch.float64)[:, None, :] - mu)
+        return (r[:, :, None] * comp).sum(1)
+
     # --- the mixture as a diffusion model --------------------------------------------------------------
+    def x0_model(self, process) -> FunctionModel:
+        """The ideal model of this mixture under ``process``, predicting x_0: x̂_0 = E[x_0 | x_t].
+
+        The same model as ``model(process)`` wherever both are defined, but this one is also finite where
+        α_t = 0 (``Linear`` and ``CosineVP`` at t = 1), so flow-matching samplers can start from pure noise;
+        ``x0_model(Linear()).velocity(x, t)`` is the exact marginal velocity E[x_1 − x_0 | x_t = x] (t > 0).
+        """
+        def x0(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            a, s = process.alpha_sigma(t)
+            return self.posterior_mean(x, a, s).to(x.dtype)
+
+        return FunctionModel(x0, process, "x0")
+
     def model(self, process) -> FunctionModel:
         """The ideal model of this mixture under ``process``: the exact score of p_t at every time.
 

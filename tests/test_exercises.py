@@ -104,3 +104,24 @@ def test_unet_checkers_pass_the_reference_and_name_each_mistake():
         lambda s, c, m: [(c * k, s // 2 ** (i + 1)) for i, k in enumerate(m)]).message
     with pytest.raises(AssertionError):
         check_level_shapes(lambda s, c, m: [(c, s)] * len(m), strict=True)
+
+
+def test_flow_checkers_pass_the_reference_and_name_the_sign_and_the_time_direction():
+    from diffedu.exercises import check_euler_step, check_flow_target
+
+    def col(t, x):
+        return t.reshape(-1, *[1] * (x.ndim - 1))
+
+    assert check_flow_target(lambda x0, x1, t: ((1 - col(t, x0)) * x0 + col(t, x0) * x1, x1 - x0))
+    r = check_flow_target(lambda x0, x1, t: ((1 - col(t, x0)) * x0 + col(t, x0) * x1, x0 - x1))
+    assert not r and "sign of the target is flipped" in r.message
+    r = check_flow_target(lambda x0, x1, t: (col(t, x0) * x0 + (1 - col(t, x0)) * x1, x1 - x0))
+    assert not r and "data at t = 1" in r.message
+    r = check_flow_target(lambda x0, x1, t: ((1 - col(t, x0)) * x0 + col(t, x0) * x1, x1))
+    assert not r and "ε-prediction" in r.message
+    assert check_euler_step(lambda x, t, s, u: x + (s - t) * u(x, t))
+    r = check_euler_step(lambda x, t, s, u: x + (t - s) * u(x, t))
+    assert not r and "wrong way in time" in r.message
+    r = check_euler_step(lambda x, t, s, u: x + (s - t) * u(x, s))
+    assert not r and "end time s" in r.message
+    assert "not implemented" in check_euler_step(lambda *a: (_ for _ in ()).throw(NotImplementedError)).message

@@ -12,7 +12,7 @@ from diffedu import processes as P
 from diffedu.consistency import (ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update,
                                  ode_step)
 from diffedu.distill import distill_loss, distill_round, distill_target, guided_target
-from diffedu.flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs
+from diffedu.flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs, straightness
 from diffedu.losses import diffusion_loss, targets
 from diffedu.model import DiffusionModel
 from diffedu.models import MLPDenoiser
@@ -322,6 +322,53 @@ def test_euler_on_the_velocity_ode_is_ddim_eta0_for_linear(kind):
     assert not torch.allclose(a, heun_sample(model, x, grid), atol=1e-4)   # a different solver does differ
 
 
+def test_straightness_is_one_on_a_segment_pi_over_2_on_a_half_circle_and_reads_frames_or_a_tensor():
+    u = torch.tensor([0.0, 0.1, 0.15, 0.6, 1.0], dtype=F64)[:, None, None]      # uneven steps along a line
+    a, b = torch.tensor([[1.0, -2.0]], dtype=F64), torch.tensor([[-3.0, 0.5]], dtype=F64)
+    assert torch.allclose(straightness(a + u * (b - a)), torch.ones(1, dtype=F64), atol=1e-14)
+    ang = torch.linspace(0, math.pi, 4001, dtype=F64)
+    half = torch.stack([torch.cos(ang), torch.sin(ang)], -1)[:, None, :] * torch.tensor([1.0, 3.0], dtype=F64)[:, None]
+    assert torch.allclose(straightness(half), torch.full((2,), math.pi / 2, dtype=F64), rtol=1e-6)  # any radius
+    frames = list(half.reshape(4001, 2, 1, 1, 2))                                   # a Recorder's list, as images
+    assert torch.allclose(straightness(frames), straightness(half), atol=1e-14)
+    still, back = torch.zeros(3, 1, 2, dtype=F64), torch.tensor([[[0.0, 0]], [[1, 0]], [[0, 0]]], dtype=F64)
+    assert straightness(still).item() == 1.0 and straightness(back).item() == math.inf
+
+
+def test_the_linear_ode_paths_are_straight_for_one_point_and_curved_for_the_ring():
+    """With all the data at one point c the marginal velocity is the conditional one, (x − c)/t: every ODE path
+    is the straight line to c. The ring's paths bend (section 1 of lesson 13); after Euler-1 "paths" are straight."""
+    x = _randn(200, 2, seed=5)
+    for mix, low, high in ((toy.GaussianMixture([[1.5, -0.5]], [1e-3], [1.0]), 1.0, 1.0 + 1e-6),
+                           (toy.ring(), 1.2, 3.0)):
+        model = mix.x0_model(P.Linear())
+        rec = de.samplers.Recorder(every=1, start=x)
+        heun_sample(model, x, 64, callback=rec)
+        s = straightness(rec.frames)
+        assert low - 1e-12 <= float(s.median()) <= high, (mix.name, float(s.median()))
+        assert (s >= 1 - 1e-12).all()
+    rec = de.samplers.Recorder(every=1, start=x)
+    euler_sample(toy.ring().x0_model(P.Linear()), x, 1, callback=rec)
+    assert torch.allclose(straightness(rec.frames), torch.ones(200, dtype=F64))
+
+
+def test_the_mixtures_x0_model_is_exact_everywhere_and_its_velocity_is_the_pf_ode():
+    mix = toy.ring(std=0.3)
+    x = _randn(64, 2, seed=6) * 2
+    for process, t in ((P.Linear(), 0.3), (P.Linear(), 0.999), (P.CosineVP(), 0.6), (P.VPSDE(), 0.5),
+                       (P.DiscreteVP(), 400)):
+        assert torch.allclose(mix.x0_model(process).x0(x, t), mix.model(process).x0(x, t), atol=1e-10)
+    lin = P.Linear()
+    model = mix.x0_model(lin)
+    assert torch.allclose(model.x0(x, 1.0), torch.zeros_like(x), atol=1e-12)        # α = 0: the mixture's mean
+    assert torch.allclose(model.velocity(x, 1.0), x, atol=1e-12)                     # u(x, 1) = x − E[x_0]
+    t = torch.rand(64, generator=torch.Generator().manual_seed(1), dtype=F64) * 0.98 + 0.01
+    assert torch.allclose(model.x0(x, t), exact_x0(mix, lin).x0(x, t), atol=1e-12)  # per-sample times
+    f, g2 = lin.drift_diffusion(t)
+    pf = f[:, None] * x - 0.5 * g2[:, None] * mix.score(x, 1 - t, t)
+    assert torch.allclose(model.velocity(x, t), pf, atol=1e-9)                       # lesson 05's PF-ODE
+
+
 def test_few_step_samplers_share_one_code_path_for_points_and_images():
     process = P.Linear()
     model = _smooth(process, "velocity")                     # elementwise: a (B, 1, 2, 2) image is 4 numbers
@@ -381,6 +428,10 @@ _Z = torch.zeros(4, 2, dtype=F64)
     (lambda: reflow_loss(lambda x, t: x, _Z, None), "x1 is required"),
     (lambda: flow_matching_loss(lambda x, t: x, _Z, torch.zeros(3, 2, dtype=F64)), "x0 and x1"),
     (lambda: flow_matching_loss(lambda x, t: x, _Z, process=P.DiscreteVP()), "process"),
+    (lambda: straightness(_Z[None]), "K >= 1 steps"),
+    (lambda: straightness([]), "trajectories must be"),
+    (lambda: straightness([_Z, _Z[:2]]), "same shape"),
+    (lambda: straightness(torch.full((2, 3, 2), math.nan)), "NaN"),
 ])
 def test_bad_input(call, word):
     with pytest.raises(ValueError, match=word):

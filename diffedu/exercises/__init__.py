@@ -3,6 +3,7 @@ from ._check import CheckResult, run_check
 from .forward import check_ddpm_step_mean, check_posterior, check_q_sample, check_timestep_embedding
 from .dit import check_adaln, check_patchify, check_unpatchify
 from .families import check_coupling, check_generator_loss, check_reparameterize, check_vae_kl
+from .flow import check_euler_step, check_flow_target
 from .guidance import check_cfg
 from .unet import check_level_shapes, check_resblock
 from .score import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
@@ -10,4 +11,5 @@ from .score import check_dsm_target, check_langevin_step, check_pf_ode_drift, ch
 __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "check_ddpm_step_mean",
            "check_timestep_embedding", "check_dsm_target", "check_langevin_step", "check_score_from_eps",
            "check_pf_ode_drift", "check_cfg", "check_resblock", "check_level_shapes", "check_patchify", "check_unpatchify",
-           "check_adaln", "check_reparameterize", "check_vae_kl", "check_coupling", "check_generator_loss"]
+           "check_adaln", "check_reparameterize", "check_vae_kl", "check_coupling", "check_generator_loss",
+           "check_flow_target", "check_euler_step"]

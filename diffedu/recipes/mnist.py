@@ -1,12 +1,14 @@
-"""Recipes for the MNIST lessons (06–07): the class-conditional U-Net and the two classifiers."""
+"""Recipes for the MNIST lessons (06–07, 13): the class-conditional U-Net, its flow-matching twin and the two
+classifiers."""
 from __future__ import annotations
 
 import torch
 from torch.nn.functional import cross_entropy
 
 from .._random import randint, randn
+from ..flow import flow_matching_loss
 from ..losses import diffusion_loss
-from ..processes import DiscreteVP
+from ..processes import DiscreteVP, Linear
 from ..train import tensor_batches
 from ._setup import Setup
 
@@ -14,6 +16,12 @@ RECIPES = {
     # class-conditional MNIST U-Net; labels dropped 10% of the time so it also learns p(x) (for CFG)
     "mnist-unet": dict(family="mnist", kind="ddpm-image", data="mnist", schedule="cosine", T=1000, steps=2500,
                        batch=64, lr=1e-3, ema_decay=0.999, p_uncond=0.1,
+                       model=dict(base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1, attn_resolutions=(7,),
+                                  num_classes=10, dropout=0.1), seed=0, save_dtype="float16"),
+    # lesson 13: the same network and conditioning trained by flow matching — the straight path
+    # x_t = (1 − t) x_0 + t ε (processes.Linear), the network predicting the velocity ε − x_0
+    "mnist-flow": dict(family="mnist", kind="flow-image", data="mnist", process="Linear", prediction="velocity",
+                       steps=20000, batch=64, lr=1e-3, ema_decay=0.999, p_uncond=0.1,
                        model=dict(base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1, attn_resolutions=(7,),
                                   num_classes=10, dropout=0.1), seed=0, save_dtype="float16"),
     # an independent clean classifier, used only to measure samples (accuracy, Fréchet distance)
@@ -48,6 +56,15 @@ def setup(name: str, r: dict) -> Setup:
             return diffusion_loss(m, xb, process, generator=g, y=torch.where(drop, n_cls, yb))
 
         return Setup(UNet(**r["model"]), batches, loss, process, "eps", n_cls)
+    if r["kind"] == "flow-image":
+        process, n_cls = Linear(), r["model"]["num_classes"]
+
+        def flow_loss(m, batch, g):
+            xb, yb = batch
+            drop = (torch.rand(yb.shape[0], generator=g) < r["p_uncond"]).to(yb.device)
+            return flow_matching_loss(m, xb, process=process, generator=g, y=torch.where(drop, n_cls, yb))
+
+        return Setup(UNet(**r["model"]), batches, flow_loss, process, r["prediction"], n_cls)
     if r["kind"] == "classifier":
         return Setup(DigitClassifier(**r["model"]), batches,
                      lambda m, batch, g: cross_entropy(m(shift(batch[0], g)), batch[1]))

@@ -2,6 +2,7 @@
 from .cifar import attention_explorer, cfg_compare
 from .digits import cfg_explorer, digit_forward
 from .families import families_training
+from .flow import flow_paths
 from .forward import forward_animation, trajectory_player
 from .guidance2d import guidance_vectors
 from .langevin import annealed_explorer, langevin_explorer
@@ -11,4 +12,4 @@ from .sde import sde_vs_ode
 
 __all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
-           "cfg_compare", "attention_explorer"]
+           "cfg_compare", "attention_explorer", "flow_paths"]
