@@ -1,6 +1,4 @@
 """The lessons' widgets in a real browser: run a notebook in JupyterLab, move a slider, see its figure change."""
-import pathlib
-
 import pytest
 
 from jupyterlab_browser import (browser_page, drag, figure_of, jupyterlab, open_and_run_all, require_browser,
@@ -13,10 +11,7 @@ CASES = [  # notebook, slider label, which slider with that label, drag in px, t
     pytest.param("01_forward_process.ipynb", "T", 0, -120, "1000.0", id="schedule-explorer"),
     pytest.param("03_score_matching.ipynb", "σ", 1, 150, None, id="score-field"),  # #0 has a single level
     pytest.param("07_guidance.ipynb", "w", 0, 120, "3.0", id="cfg-scale"),
-    pytest.param("08_cifar_dit.ipynb", "w", 0, 120, "3.0", id="cifar-cfg-scale",  # U-Net and DiT rows together
-                 marks=pytest.mark.skipif(
-                     not (pathlib.Path(__file__).parents[1] / "lessons" / "08_cifar_dit.ipynb").exists(),
-                     reason="lesson 08 waits in lessons/drafts/ until its checkpoints are trained (issue 14)")),
+    pytest.param("08_cifar_dit.ipynb", "w", 0, 120, "3.0", id="cifar-cfg-scale"),  # U-Net and DiT rows together
 ]
 
 

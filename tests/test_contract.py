@@ -139,7 +139,9 @@ def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
     assert m.meta.get("recipe") == name
     if isinstance(m, de.DiffusionModel):
         assert m.prediction in PREDICTIONS and isinstance(m.process, P.Process)
-        shape = (8, 2) if m.net.config.get("dim") == 2 else (2, 1, 28, 28)
+        c = m.net.config  # 2-D points, or images of the network's own size and channels
+        shape = (8, 2) if c.get("dim") == 2 else (2, c.get("in_channels", 1), c.get("image_size", 28),
+                                                  c.get("image_size", 28))
         x = m.process.prior(shape, torch.Generator().manual_seed(0))
         sampler = annealed_langevin if isinstance(m.process, P.VE) else ddim_sample
         kw = dict(step_size=1e-4, steps_per_level=2) if sampler is annealed_langevin else {}

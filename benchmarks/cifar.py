@@ -1,0 +1,108 @@
+"""Lesson 08's targets (issue 14), measured on the shipped CIFAR-10 checkpoints (or candidates).
+
+    .venv/bin/python benchmarks/cifar.py                                  # every part below
+    .venv/bin/python benchmarks/cifar.py --part speed                     # one part: classifier | speed | target
+    .venv/bin/python benchmarks/cifar.py --part target --models cifar-dit --n 200 --workers 2   # a quick screen
+    .venv/bin/python benchmarks/cifar.py --unet build/cifar-unet.safetensors --dit build/cifar-dit.safetensors
+
+Targets: the classifier ≥ 85 % on the 10,000 test images; the best diffusion model with CFG w = 3 and DDIM-50
+over 1,000 samples (100 per class) ≥ 50 % conditional accuracy (chance: 10 %), its Fréchet distance in the
+classifier's features reported beside what real images score; 16 images with DDIM-50 in ≤ 10 s per model.
+
+The test images come from the JPEG copy on the development machines (``cifar10.test_data()``), the official
+archive elsewhere. The Fréchet reference is the classifier's features of all 10,000 test images; "real" rows
+are 1,000 training images (``recipes.cifar.train_data()``, the pixels the models were trained on) scored the
+same way, five disjoint sets. ``--workers N`` draws chunks in N processes of one thread each.
+"""
+import argparse
+import time
+
+import torch
+
+import diffedu as de
+from diffedu import checkpoint, metrics
+from diffedu.datasets import cifar10
+
+p = argparse.ArgumentParser()
+p.add_argument("--part", choices=("all", "classifier", "speed", "target"), default="all")
+p.add_argument("--models", default="cifar-unet,cifar-dit", help="diffusion models to measure, comma-separated")
+p.add_argument("--unet", default=None, help="a cifar-unet checkpoint path (default: the shipped one)")
+p.add_argument("--dit", default=None, help="a cifar-dit checkpoint path (default: the shipped one)")
+p.add_argument("--classifier", default=None, help="a cifar-classifier checkpoint path (default: the shipped one)")
+p.add_argument("--n", type=int, default=1000, help="samples per model for the target (a multiple of --chunk)")
+p.add_argument("--chunk", type=int, default=100)
+p.add_argument("--w", type=float, default=3.0)
+p.add_argument("--steps", type=int, default=50)
+p.add_argument("--workers", type=int, default=1)
+a = p.parse_args()
+PATHS = {"cifar-unet": a.unet, "cifar-dit": a.dit, "cifar-classifier": a.classifier}
+
+
+def load(name):
+    return checkpoint.load(PATHS[name]) if PATHS.get(name) else de.pretrained(name)
+
+
+def draw(model, labels, x_T, w, steps):
+    with torch.inference_mode():
+        return de.ddim_sample(model.given(labels, w), x_T, steps, clip_x0=1.0)
+
+
+def _chunk(name, k, threads=1):
+    """Chunk k of a model's samples: labels 0..9 in turn, noise seeded by k (the same x_T for every model)."""
+    torch.set_num_threads(threads)
+    labels = torch.arange(10).repeat(a.chunk // 10)
+    x_T = torch.randn(a.chunk, 3, 32, 32, generator=torch.Generator().manual_seed(k))
+    t0 = time.perf_counter()
+    x = draw(load(name), labels, x_T, a.w, a.steps)
+    return x, labels, time.perf_counter() - t0
+
+
+def samples(name):
+    ks = range(a.n // a.chunk)
+    if a.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+        with ProcessPoolExecutor(a.workers, mp_context=get_context("fork")) as pool:
+            out = list(pool.map(_chunk, [name] * len(ks), ks))
+    else:
+        out = [_chunk(name, k, torch.get_num_threads()) for k in ks]
+    return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out]), sum(o[2] for o in out)
+
+
+parts = ("classifier", "speed", "target") if a.part == "all" else (a.part,)
+names = [m for m in a.models.split(",") if m]
+print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+if "classifier" in parts:
+    clf = load("cifar-classifier")
+    print(f"cifar-classifier: test accuracy {metrics.classifier_accuracy(clf, data='cifar10'):.2%} "
+          f"on 10,000 test images (target ≥ 85 %)")
+if "speed" in parts:
+    for name in names:
+        m = load(name)
+        x_T, labels = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)), torch.arange(16) % 10
+        for w in (1.0, a.w):
+            draw(m, labels, x_T, w, 2)  # warm-up
+            t0 = time.perf_counter()
+            draw(m, labels, x_T, w, a.steps)
+            print(f"{name}: 16 images, DDIM-{a.steps}, w = {w:g} ({'one pass' if w == 1 else 'two passes'} a step): "
+                  f"{time.perf_counter() - t0:.2f} s (target ≤ 10 s)")
+if "target" in parts:
+    if a.n % a.chunk or a.chunk % 10:
+        raise SystemExit("--n must be a multiple of --chunk, and --chunk a multiple of 10")
+    clf = load("cifar-classifier")
+    x_test, _ = cifar10.test_data()
+    _, ref = metrics.classifier_outputs(clf, x_test)
+    from diffedu.recipes.cifar import train_data
+
+    x_train, _ = train_data()
+    real = [metrics.frechet_distance(metrics.classifier_outputs(clf, x_train[i * a.n:(i + 1) * a.n])[1], ref)
+            for i in range(5)]
+    real = torch.tensor(real)
+    print(f"real training images, {a.n} per set, 5 sets: Fréchet {real.mean():.2f} ± {real.std():.2f}")
+    for name in names:
+        x, labels, sec = samples(name)
+        preds, feats = metrics.classifier_outputs(clf, x)
+        acc = float((preds == labels).double().mean())
+        print(f"{name}: w = {a.w:g}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} (target ≥ 50 %), "
+              f"Fréchet {metrics.frechet_distance(feats, ref):.2f}, {sec:.0f} s of sampling (one thread a chunk "
+              f"with --workers > 1)")
