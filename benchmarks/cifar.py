@@ -1,9 +1,12 @@
-"""Lesson 08's targets (issue 14), measured on the shipped CIFAR-10 checkpoints (or candidates).
+"""Lessons 08 and 09's targets (issues 14, 15), measured on the shipped CIFAR-10 checkpoints (or candidates).
 
     .venv/bin/python benchmarks/cifar.py                                  # every part below
     .venv/bin/python benchmarks/cifar.py --part speed                     # one part: classifier | speed | target
     .venv/bin/python benchmarks/cifar.py --part target --models cifar-dit --n 200 --workers 2   # a quick screen
     .venv/bin/python benchmarks/cifar.py --unet build/cifar-unet.safetensors --dit build/cifar-dit.safetensors
+    .venv/bin/python benchmarks/cifar.py --part target --models cifar-latent-dit,cascade     # lesson 09's models
+    .venv/bin/python benchmarks/cifar.py --part throughput      # training img/s at batch 64, every network
+    .venv/bin/python benchmarks/cifar.py --part autoencoder     # reconstruction PSNR on the 10,000 test images
 
 Targets: the classifier ≥ 85 % on the 10,000 test images; the best diffusion model with CFG w = 3 and DDIM-50
 over 1,000 samples (100 per class) ≥ 50 % conditional accuracy (chance: 10 %), its Fréchet distance in the
@@ -13,18 +16,27 @@ The test images come from the JPEG copy on the development machines (``cifar10.t
 archive elsewhere. The Fréchet reference is the classifier's features of the test images left after five
 disjoint sets of n real test images, which are scored the same way (what real images get at this n). Training
 images would not do: the classifier has seen them, and they score ~31 against the test set. ``--workers N`` draws chunks in N processes of one thread each.
+
+Lesson 09 adds: ``cifar-latent-dit`` (sampled in latent space, decoded) and ``cascade`` (``cifar-base16`` then
+``cifar-sr16to32`` at augmentation level ``--level``) as model names; the autoencoder's test PSNR (target
+≥ 24 dB); training throughput of every network at batch 64 (target: latent ≥ 5× pixel DiT).
 """
 import argparse
+import os
 import time
 
 import torch
 
 import diffedu as de
-from diffedu import checkpoint, metrics
+from diffedu import cascade, checkpoint, cost, latent, metrics
+from diffedu.losses import diffusion_loss
+from diffedu.models import MODELS
+from diffedu.recipes import RECIPES
 from diffedu.datasets import cifar10
 
 p = argparse.ArgumentParser()
-p.add_argument("--part", choices=("all", "classifier", "speed", "target"), default="all")
+p.add_argument("--part", choices=("all", "classifier", "speed", "target", "throughput", "autoencoder"),
+               default="all")
 p.add_argument("--models", default="cifar-unet,cifar-dit", help="diffusion models to measure, comma-separated")
 p.add_argument("--unet", default=None, help="a cifar-unet checkpoint path (default: the shipped one)")
 p.add_argument("--dit", default=None, help="a cifar-dit checkpoint path (default: the shipped one)")
@@ -34,8 +46,12 @@ p.add_argument("--chunk", type=int, default=100)
 p.add_argument("--w", type=float, default=3.0)
 p.add_argument("--steps", type=int, default=50)
 p.add_argument("--workers", type=int, default=1)
+p.add_argument("--level", type=float, default=0.1, help="the cascade's augmentation level at sampling")
+p.add_argument("--batch", type=int, default=64, help="training batch of --part throughput")
 a = p.parse_args()
 PATHS = {"cifar-unet": a.unet, "cifar-dit": a.dit, "cifar-classifier": a.classifier}
+for _name in ("cifar-latent-dit", "cifar-base16", "cifar-sr16to32", "cifar-autoencoder"):  # candidates: env vars
+    PATHS[_name] = os.environ.get("DIFFEDU_" + _name.upper().replace("-", "_"))
 
 
 def load(name):
@@ -44,16 +60,23 @@ def load(name):
 
 def draw(model, labels, x_T, w, steps):
     with torch.inference_mode():
-        return de.ddim_sample(model.given(labels, w), x_T, steps, clip_x0=1.0)
+        return de.sample_images(model, labels, w, steps, x_T=x_T, bf16=False)
 
 
 def _chunk(name, k, threads=1):
-    """Chunk k of a model's samples: labels 0..9 in turn, noise seeded by k (the same x_T for every model)."""
+    """Chunk k of a model's samples: labels 0..9 in turn, noise seeded by k (the same x_T for every model of
+    one shape)."""
     torch.set_num_threads(threads)
     labels = torch.arange(10).repeat(a.chunk // 10)
-    x_T = torch.randn(a.chunk, 3, 32, 32, generator=torch.Generator().manual_seed(k))
     t0 = time.perf_counter()
-    x = draw(load(name), labels, x_T, a.w, a.steps)
+    if name == "cascade":
+        with torch.inference_mode():
+            x = cascade.cascade_sample(load("cifar-base16"), load("cifar-sr16to32"), labels, a.w, a.steps, a.steps,
+                                       a.level, seed=k)[1]
+    else:
+        model = load(name)
+        x_T = torch.randn(a.chunk, *model.sample_shape, generator=torch.Generator().manual_seed(k))
+        x = draw(model, labels, x_T, a.w, a.steps)
     return x, labels, time.perf_counter() - t0
 
 
@@ -69,7 +92,7 @@ def samples(name):
     return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out]), sum(o[2] for o in out)
 
 
-parts = ("classifier", "speed", "target") if a.part == "all" else (a.part,)
+parts = ("classifier", "speed", "target", "autoencoder", "throughput") if a.part == "all" else (a.part,)
 names = [m for m in a.models.split(",") if m]
 print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
 if "classifier" in parts:
@@ -78,8 +101,10 @@ if "classifier" in parts:
           f"on 10,000 test images (target ≥ 85 %)")
 if "speed" in parts:
     for name in names:
+        if name == "cascade":
+            continue
         m = load(name)
-        x_T, labels = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)), torch.arange(16) % 10
+        x_T, labels = torch.randn(16, *m.sample_shape, generator=torch.Generator().manual_seed(0)), torch.arange(16) % 10
         for w in (1.0, a.w):
             draw(m, labels, x_T, w, 2)  # warm-up
             t0 = time.perf_counter()
@@ -107,3 +132,30 @@ if "target" in parts:
         print(f"{name}: w = {a.w:g}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} (target ≥ 50 %), "
               f"Fréchet {metrics.frechet_distance(feats, ref):.2f}, {sec:.0f} s of sampling (one thread a chunk "
               f"with --workers > 1)")
+if "autoencoder" in parts:
+    ae = load("cifar-autoencoder")
+    x_test, _ = cifar10.test_data()
+    with torch.inference_mode():
+        rec = torch.cat([ae(x_test[i:i + 500]).clamp(-1, 1) for i in range(0, len(x_test), 500)])
+    val = latent.psnr(x_test, rec)
+    print(f"cifar-autoencoder: PSNR {val.mean():.2f} dB (median {val.median():.2f}) on {len(x_test):,} test images "
+          f"(target ≥ 24 dB); κ = {ae.meta.get('scale_factor')}")
+if "throughput" in parts:
+    B, g = a.batch, torch.Generator().manual_seed(0)
+    x, y = torch.rand(B, 3, 32, 32, generator=g) * 2 - 1, torch.arange(B) % 10
+    z = torch.randn(B, 4, 8, 8, generator=g)
+    proc = de.DiscreteVP("cosine", 1000)
+    kw = dict(prediction="v", weighting="min-snr")
+    cases = {"cifar-dit": (x, lambda n, b: diffusion_loss(n, b, proc, y=y, **kw)),
+             "cifar-unet": (x, lambda n, b: diffusion_loss(n, b, proc, y=y, **kw)),
+             "cifar-latent-dit": (z, lambda n, b: diffusion_loss(n, b, proc, y=y, **kw)),
+             "cifar-base16": (cascade.downsample(x), lambda n, b: diffusion_loss(n, b, proc, y=y, **kw)),
+             "cifar-sr16to32": (x, lambda n, b: cascade.sr_loss(n, b, proc, **kw))}
+    got = {}
+    for name, (batch, loss) in cases.items():
+        torch.manual_seed(0)
+        net = MODELS[RECIPES[name]["network"]](**RECIPES[name]["model"])
+        got[name] = cost.training_throughput(net, loss, batch, steps=5)
+        print(f"{name}: {got[name]:.1f} training img/s (batch {B}, {torch.get_num_threads()} threads)")
+    print(f"latent DiT / pixel DiT: {got['cifar-latent-dit'] / got['cifar-dit']:.2f}× (target ≥ 5×); "
+          f"cascade (base + SR per image): {1 / (1 / got['cifar-base16'] + 1 / got['cifar-sr16to32']):.1f} img/s")

@@ -10,14 +10,18 @@ timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
     losses, train, recipes   how the networks are trained (recipes: how every shipped one was)
     distill, consistency,    few-step sampling: progressive distillation, consistency models,
     flow                     flow matching / rectified flow (Euler and Heun on the velocity ODE, reflow)
+    latent, cascade          scaling up resolution: latent diffusion (an autoencoder carried by the model) and
+                             cascades (a base model, super-resolution with conditioning augmentation)
 """
 from . import checkpoint, forward, losses, metrics, processes, schedules, toy
-from . import consistency, distill, flow
+from . import cascade, consistency, distill, flow, latent
 from .config import FAST, pick
 from .consistency import ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update
 from .distill import distill_loss, distill_round, distill_target, guided_target
 from .flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs, straightness
 from .forward import q_posterior, q_sample, q_step
+from .images import sample_images
+from .latent import LatentDiffusionModel
 from .losses import diffusion_loss
 from .model import DiffusionModel, FunctionModel, Model
 from .models import MLPDenoiser, ScoreMLP, timestep_embedding
@@ -33,6 +37,6 @@ __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules
            "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "shipped", "DiscreteVP", "VPSDE", "CosineVP",
            "VESDE", "VE", "Linear", "Recorder", "ddpm_sample", "ddim_sample", "langevin", "annealed_langevin",
            "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train",
-           "consistency", "distill", "flow", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
+           "cascade", "consistency", "distill", "flow", "latent", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
            "ema_update", "distill_loss", "distill_round", "distill_target", "guided_target", "euler_sample",
-           "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs", "straightness"]
+           "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs", "straightness", "sample_images", "LatentDiffusionModel"]

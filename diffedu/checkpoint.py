@@ -6,6 +6,8 @@ The file's header metadata holds one JSON document (key ``"diffedu"``):
      "process": {"kind": "DiscreteVP", ...}, "prediction": "eps",  how to read it (``diffedu.model``)
      "num_classes": 10, "meta": {...}, "sha256": "…"}              conditioning, recipe/history, payload hash
 
+(a latent model adds ``"autoencoder": {"model", "config", "scale"}`` and its weights as ``autoencoder.*``)
+
 so a network can never meet the wrong schedule, and one ``os.replace`` swaps the whole checkpoint: a crash
 mid-write leaves the previous file (weights, metadata and training state together), never a mix. The
 sha256 covers every tensor's name, dtype, shape and bytes; a file whose payload was altered is refused.
@@ -24,10 +26,12 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from . import processes as P
+from .latent import LatentDiffusionModel
 from .model import DiffusionModel
 from .models.registry import build
 
 FORMAT = 2
+AE_PREFIX = "autoencoder."  # a latent model's autoencoder weights, beside the denoiser's
 
 
 def path_of(path) -> Path:
@@ -71,12 +75,22 @@ def _atomic_write(target: Path, tensors: dict, header: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _cast(v: torch.Tensor, dtype) -> torch.Tensor:
+    v = v.detach().to("cpu")
+    return (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
+
+
 def save(path, net: torch.nn.Module, *, process: P.Process | None = None, prediction: str | None = None,
          num_classes: int | None = None, meta: dict | None = None, dtype: torch.dtype | None = None,
          extra_tensors: dict | None = None) -> Path:
     """Write ``net``'s weights (optionally cast to ``dtype``, e.g. float16 to ship) with its description.
 
     ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction."""
+    tensors, extra_header = {}, {}
+    if isinstance(net, LatentDiffusionModel):  # the autoencoder travels with the latent model
+        ae = net.autoencoder
+        extra_header["autoencoder"] = {"model": type(ae).__name__, "config": ae.config, "scale": net.scale}
+        tensors.update({f"{AE_PREFIX}{k}": _cast(v, dtype) for k, v in ae.state_dict().items()})
     if isinstance(net, DiffusionModel):
         process, prediction = net.process, net.prediction
         num_classes, meta = net.num_classes, {**net.meta, **(meta or {})}
@@ -85,15 +99,13 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
         raise ValueError("net has no .config dict: only diffedu.models networks can be saved")
     if prediction is not None and process is None:
         raise ValueError("prediction needs a process: pass process= too")
-    tensors = {}
     for k, v in net.state_dict().items():
-        v = v.detach().to("cpu")
-        tensors[k] = (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
+        tensors[k] = _cast(v, dtype)
     for k, v in (extra_tensors or {}).items():
         tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
     header = {"format": FORMAT, "model": type(net).__name__, "config": net.config,
               "process": process.spec() if process is not None else None, "prediction": prediction,
-              "num_classes": num_classes, "meta": meta or {}, "sha256": tensor_digest(tensors)}
+              "num_classes": num_classes, "meta": meta or {}, **extra_header, "sha256": tensor_digest(tensors)}
     target = path_of(path)
     _atomic_write(target, tensors, header)
     return target
@@ -135,7 +147,7 @@ def _build(p: Path, header: dict, tensors: dict) -> torch.nn.Module:
         net = build(header["model"], header["config"])
     except (TypeError, ValueError) as e:
         raise ValueError(f"{p}: cannot build {header['model']}({header['config']}): {e}") from None
-    weights = {k: v for k, v in tensors.items() if not k.startswith("extra.")}
+    weights = {k: v for k, v in tensors.items() if not k.startswith(("extra.", AE_PREFIX))}
     expected = net.state_dict()
     missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
     wrong = [f"{k}: file {tuple(weights[k].shape)} vs model {tuple(expected[k].shape)}"
@@ -160,7 +172,15 @@ def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.fl
         if process is not None:
             net.process = process
         return net
-    return DiffusionModel(net, process, header["prediction"], header.get("num_classes"), header["meta"])
+    args = (net, process, header["prediction"], header.get("num_classes"), header["meta"])
+    ae = header.get("autoencoder")
+    if ae is None:
+        return DiffusionModel(*args)
+    if not isinstance(ae, dict) or not {"model", "config", "scale"} <= set(ae):
+        raise ValueError(f"{p}: metadata field 'autoencoder' must hold model, config and scale, got {ae!r}")
+    sub = {k[len(AE_PREFIX):]: v for k, v in tensors.items() if k.startswith(AE_PREFIX)}
+    autoencoder = _build(p, ae, sub).to(device=device, dtype=dtype).eval()
+    return LatentDiffusionModel(*args, autoencoder=autoencoder, scale=ae["scale"])
 
 
 def load_extra(path) -> dict:

@@ -1,13 +1,34 @@
-"""Image grids for the image lessons (06–07): a fixed-seed batch of digits per class, and its figure."""
+"""Class-conditional images from any image model (pixel or latent), and the digit grids of lessons 06–07."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
 
 from .datasets.mnist import to_image
+from .model import DiffusionModel
 from .plotting import show, use_style
 from .precision import inference_autocast
 from .samplers import ddim_sample
+
+
+@torch.no_grad()
+def sample_images(model, labels, w: float = 1.0, steps: int = 25, x_T: torch.Tensor | None = None, seed: int = 0,
+                  bf16: bool | None = None) -> torch.Tensor:
+    """Images (B, C, H, W) in [−1, 1] on the CPU from a class-conditional image model, pixel or latent:
+    DDIM-``steps`` on ``model.given(labels, w)`` from ``x_T`` (default: seeded noise of ``model.sample_shape``),
+    then ``model.decode`` (the identity for a pixel model; a latent model's decoder). A pixel model's x̂₀ is
+    clipped to [−1, 1] at every step; latents have no such range, so a latent model's images are clipped once.
+
+    bf16: run the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
+    labels = torch.as_tensor(labels)
+    if x_T is None:
+        x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
+    dev = model.device
+    latent = type(model).decode is not DiffusionModel.decode
+    with inference_autocast(dev, bf16):
+        out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=None if latent else 1.0)
+        out = model.decode(out).float() if latent else out
+    return out.clamp(-1, 1).cpu()
 
 
 @torch.no_grad()
@@ -18,11 +39,7 @@ def sample_grid(model, w: float = 1.0, per_class: int = 2, steps: int = 25, seed
 
     bf16: run the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
     labels = torch.tensor([c for c in classes for _ in range(per_class)])
-    x_T = torch.randn(len(labels), 1, 28, 28, generator=torch.Generator().manual_seed(seed))
-    dev = model.device
-    with inference_autocast(dev, bf16):
-        out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0)
-    return out.cpu(), labels
+    return sample_images(model, labels, w, steps, seed=seed, bf16=bf16), labels
 
 
 def draw_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, title: str = ""):

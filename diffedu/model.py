@@ -113,12 +113,14 @@ class DiffusionModel(Model):
         self.net, self.process, self.prediction = net, process, prediction
         self.num_classes, self.meta = num_classes, dict(meta or {})
 
-    def output(self, x, t, labels=None):
+    def output(self, x, t, labels=None, **cond):
+        """The network's prediction; ``cond``: further inputs of a network that takes them (a super-resolution
+        stage's low-resolution image and level, ``diffedu.cascade``)."""
         p = next(self.net.parameters(), None)
         xin = x if p is None else x.to(p.dtype)
         tin = self.process.net_time(t)
-        out = self.net(xin, tin) if labels is None else self.net(xin, tin, labels)  # no label: the null label ∅
-        return out.to(x.dtype)
+        args = (xin, tin) if labels is None else (xin, tin, labels)  # no label: the null label ∅
+        return self.net(*args, **cond).to(x.dtype)
 
     def to(self, device=None, dtype=None) -> "DiffusionModel":
         self.net.to(device=device, dtype=dtype)
@@ -127,6 +129,18 @@ class DiffusionModel(Model):
     @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
+
+    @property
+    def sample_shape(self) -> tuple:
+        """(C, H, W) of what the samplers run over, read from an image network's config."""
+        cfg = getattr(self.net, "config", {})
+        if "in_channels" not in cfg or "image_size" not in cfg:
+            raise ValueError(f"{type(self.net).__name__} is not an image network: pass x_T yourself")
+        return (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images from what the samplers return: the identity here; a latent model decodes (``diffedu.latent``)."""
+        return x
 
     def with_process(self, process: P.Process) -> "DiffusionModel":
         """The same network read through another process (e.g. a DDPM network on the VP SDE's continuous t)."""

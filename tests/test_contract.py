@@ -143,6 +143,9 @@ def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
         shape = (8, 2) if c.get("dim") == 2 else (2, c.get("in_channels", 1), c.get("image_size", 28),
                                                   c.get("image_size", 28))
         x = m.process.prior(shape, torch.Generator().manual_seed(0))
+        if "cond_channels" in c:  # a cascade's super-resolution stage: bound to low-resolution images first
+            from diffedu.cascade import SuperResolution
+            m = SuperResolution(m, torch.zeros(2, c["cond_channels"], c["image_size"] // 2, c["image_size"] // 2), 0.1)
         sampler = annealed_langevin if isinstance(m.process, P.VE) else ddim_sample
         kw = dict(step_size=1e-4, steps_per_level=2) if sampler is annealed_langevin else {}
         assert torch.isfinite(sampler(m, x, 3, **kw)).all()

@@ -125,3 +125,22 @@ def test_flow_checkers_pass_the_reference_and_name_the_sign_and_the_time_directi
     r = check_euler_step(lambda x, t, s, u: x + (s - t) * u(x, s))
     assert not r and "end time s" in r.message
     assert "not implemented" in check_euler_step(lambda *a: (_ for _ in ()).throw(NotImplementedError)).message
+
+
+def test_latent_checkers_pass_the_reference_and_name_the_mistakes():
+    import math
+
+    from diffedu.exercises import check_augment, check_scale_factor
+
+    assert check_scale_factor(lambda z: 1 / z.std())
+    r = check_scale_factor(lambda z: z.std())
+    assert not r and "inverse" in r.message
+    r = check_scale_factor(lambda z: 1 / z.pow(2).mean().sqrt())
+    assert not r and "root mean square" in r.message
+    assert check_augment(lambda x, s, e: math.cos(math.pi * s / 2) * x + math.sin(math.pi * s / 2) * e)
+    r = check_augment(lambda x, s, e: math.sin(math.pi * s / 2) * x + math.cos(math.pi * s / 2) * e)
+    assert not r and "swapped" in r.message
+    r = check_augment(lambda x, s, e: (1 - s) * x + s * e)
+    assert not r and "flow-matching" in r.message
+    with pytest.raises(AssertionError):
+        check_augment(lambda x, s, e: x, strict=True)

@@ -3,7 +3,9 @@ from .mlp import MLPDenoiser
 from .score_mlp import ScoreMLP
 from .unet import UNet, UNetConfig
 from .dit import DiT, patchify, unpatchify
+from .autoencoder import Autoencoder
+from .superres import SuperResUNet
 from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "MODELS", "build", "register"]

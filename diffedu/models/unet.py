@@ -97,6 +97,7 @@ class UNet(nn.Module):
         super().__init__()
         cfg = UNetConfig(**config)
         self.config = asdict(cfg)
+        self.out_channels = cfg.in_channels  # what the network predicts has the input's channels
         self.num_classes = cfg.num_classes
         ch = [cfg.base_channels * m for m in cfg.channel_mults]
         self.time = TimeEmbedding(cfg.base_channels)
@@ -127,7 +128,7 @@ class UNet(nn.Module):
                 self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                              nn.Conv2d(c, c, 3, padding=1)))       # upsample ×2
                 res *= 2
-        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, c), nn.SiLU(), nn.Conv2d(c, cfg.in_channels, 3, padding=1))
+        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, c), nn.SiLU(), nn.Conv2d(c, self.out_channels, 3, padding=1))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
@@ -142,8 +143,10 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         c, s = self.config["in_channels"], self.config["image_size"]
         check_inputs(self, x, t, (c, s, s), y, self.num_classes)
-        emb = self.embed(t, y)
-        h = self.inp(x)
+        return self.trunk(self.inp(x), self.embed(t, y))
+
+    def trunk(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        """Everything after the input convolution: down, middle, up, output (h: (B, base_channels, H, W))."""
         hs = [h]
         for layer in self.down:
             if isinstance(layer, nn.ModuleList):

@@ -20,10 +20,10 @@ from .. import checkpoint
 from ..model import DiffusionModel
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
-from . import cifar, mnist, toy
+from . import cifar, latent, mnist, toy
 
-FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar}
-RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES}
+FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES}
 
 
 def default_out(name: str) -> Path:
@@ -99,5 +99,12 @@ def save_result(name: str, net: torch.nn.Module, path, meta: dict, s=None):
     """Write a trained network as the recipe's checkpoint (its process and prediction included)."""
     r = _recipe(name)
     s = s or setup(name)
+    dtype = getattr(torch, r.get("save_dtype", "float32"))
+    if s.autoencoder is not None:  # a latent model: the checkpoint carries its autoencoder and κ
+        from ..latent import LatentDiffusionModel
+
+        net = LatentDiffusionModel(net, s.process, s.prediction, s.num_classes, autoencoder=s.autoencoder,
+                                   scale=s.scale)
+        return checkpoint.save(path, net, meta=meta, dtype=dtype)
     return checkpoint.save(path, net, process=s.process, prediction=s.prediction, num_classes=s.num_classes,
-                           meta=meta, dtype=getattr(torch, r.get("save_dtype", "float32")))
+                           meta=meta, dtype=dtype)

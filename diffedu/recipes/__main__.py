@@ -11,7 +11,7 @@ import torch
 
 from .. import metrics
 from ..train import COMPILE_MODES
-from . import RECIPES, default_out, save_result, setup, train_recipe
+from . import FAMILIES, RECIPES, default_out, save_result, setup, train_recipe
 
 
 def parse(argv=None):
@@ -68,6 +68,9 @@ def main(argv=None) -> None:
     s = setup(a.name)
     if r["kind"] in ("classifier", "noisy-classifier"):
         meta["test_accuracy"] = metrics.classifier_accuracy(res.ema, process=s.process, data=r["data"])
+    describe = getattr(FAMILIES[r["family"]], "describe", None)
+    if describe is not None:
+        meta.update(describe(a.name, r, res.ema))
     out = save_result(a.name, res.ema, a.out or default_out(a.name), meta, s)
     print(out, meta)
 

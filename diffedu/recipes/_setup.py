@@ -17,3 +17,5 @@ class Setup:
     process: Process | None = None       # what a checkpoint stores with the weights (None: a clean classifier)
     prediction: str | None = None        # "eps", "score", … (None: not a diffusion model)
     num_classes: int | None = None
+    autoencoder: torch.nn.Module | None = None  # a latent model's autoencoder (``diffedu.latent``)
+    scale: float | None = None                  # and its latent scale factor κ

@@ -1,4 +1,4 @@
-"""Interactive figures for the lessons (ipywidgets + matplotlib)."""
+"""Interactive figures for the lessons (ipywidgets + matplotlib; plotly where hover and zoom help)."""
 from .cifar import attention_explorer, cfg_compare
 from .digits import cfg_explorer, digit_forward
 from .families import families_training
@@ -6,10 +6,11 @@ from .flow import flow_paths
 from .forward import forward_animation, trajectory_player
 from .guidance2d import guidance_vectors
 from .langevin import annealed_explorer, langevin_explorer
+from .latent import augmentation_explorer, latent_map
 from .schedule import schedule_explorer
 from .score import score_field
 from .sde import sde_vs_ode
 
 __all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
-           "cfg_compare", "attention_explorer", "flow_paths"]
+           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map"]

@@ -13,25 +13,16 @@ import torch
 from .. import metrics
 from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, use_style
-from ..precision import inference_autocast
-from ..samplers import ddim_sample
+from ..images import sample_images
 from ._base import live
-
-
-def image_shape(model) -> tuple:
-    """(C, H, W) of a diffusion model's images, read from its network's config."""
-    cfg = model.net.config
-    return (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
 
 
 @torch.no_grad()
 def sample_classes(model, labels: torch.Tensor, w: float, steps: int, x_T: torch.Tensor,
                    bf16: bool | None = None) -> torch.Tensor:
-    """DDIM-``steps`` from ``x_T`` with classifier-free guidance scale w, x̂₀ clipped to [−1, 1]; on the CPU.
+    """DDIM-``steps`` from ``x_T`` with classifier-free guidance scale w, decoded and in [−1, 1]; on the CPU.
     bf16: the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
-    dev = model.device
-    with inference_autocast(dev, bf16):
-        return ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=1.0).cpu()
+    return sample_images(model, labels, w, steps, x_T=x_T, bf16=bf16)
 
 
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
@@ -59,18 +50,18 @@ def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
 
 def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 10, seed: int = 0,
                 classes=range(10), w: float = 3.0, w_max: float = 8.0):
-    """Slide w: every model in ``models`` ({name: DiffusionModel}) regenerates ``per_class`` images of each class
-    from the same noise (DDIM-``steps`` on ``model.given(y, w)``). Results are cached per w; with ``classifier``,
+    """Slide w: every model in ``models`` ({name: DiffusionModel}, pixel or latent) regenerates ``per_class``
+    images of each class from the same noise (DDIM-``steps`` on ``model.given(y, w)``). Results are cached per w; with ``classifier``,
     each row says how many images the independent classifier recognises as the requested class."""
     labels = torch.tensor([c for c in classes for _ in range(per_class)])
-    shape = image_shape(next(iter(models.values())))
-    x_T = torch.randn(len(labels), *shape, generator=torch.Generator().manual_seed(seed))
+    noise = {name: torch.randn(len(labels), *m.sample_shape, generator=torch.Generator().manual_seed(seed))
+             for name, m in models.items()}  # the same noise wherever two models sample the same shape
 
     @lru_cache(maxsize=32)
     def compute(w):
         rows = []
         for name, model in models.items():
-            images = sample_classes(model, labels, w, steps, x_T)
+            images = sample_classes(model, labels, w, steps, noise[name])
             note = ""
             if classifier is not None:
                 preds, _ = metrics.classifier_outputs(classifier, images)
