@@ -95,3 +95,15 @@ def test_cascade_sample_shapes():
     low, high = cascade.cascade_sample(base, sr, [1, 2, 3], w=2.0, steps=2, sr_steps=2, level=0.2)
     assert low.shape == (3, 3, 8, 8) and high.shape == (3, 3, 16, 16)
     assert high.abs().max() <= 1
+
+
+def test_augmentation_explorer_caches_one_result_per_level_and_levels_differ():
+    from diffedu.widgets import augmentation_explorer
+
+    sr = DiffusionModel(_sr_net(), DiscreteVP("cosine", 1000), "v")
+    lows = {"a": torch.rand(2, 3, 8, 8) * 2 - 1}
+    box = augmentation_explorer(sr, lows, steps=2, level=0.1)
+    first = box.compute(0.1)["a"]
+    assert first.shape == (2, 3, 16, 16) and box.compute(0.1)["a"] is first   # cached
+    assert not torch.allclose(box.compute(0.4)["a"], first)
+    assert box.controls["s"].value == 0.1 and not box.controls["s"].continuous_update

@@ -103,3 +103,19 @@ def test_latent_model_samples_images_not_latents():
     m = _tiny_latent_model()
     out = sample_images(m, torch.tensor([0, 3, 9]), w=2.0, steps=2)
     assert out.shape == (3, 3, 32, 32) and out.min() >= -1 and out.max() <= 1
+
+
+def test_latent_map_has_one_trace_per_class_and_interpolation_ends_at_the_reconstructions():
+    from diffedu.widgets import latent_map
+    from diffedu.widgets.latent import interpolations
+
+    fig = latent_map(torch.randn(50, 2), torch.arange(50) % 10)
+    assert len(fig.data) == 10 and sum(len(tr.x) for tr in fig.data) == 50
+    m = _tiny_latent_model()
+    xa, xb = torch.rand(3, 32, 32) * 2 - 1, torch.rand(3, 32, 32) * 2 - 1
+    pixel, lat = interpolations(m, xa, xb, n=5)
+    assert pixel.shape == lat.shape == (5, 3, 32, 32)
+    torch.testing.assert_close(pixel[0], xa)
+    torch.testing.assert_close(pixel[-1], xb)
+    with torch.no_grad():
+        torch.testing.assert_close(lat[-1], m.autoencoder(xb[None])[0].clamp(-1, 1), atol=1e-5, rtol=1e-4)
