@@ -4,8 +4,10 @@ from .score_mlp import ScoreMLP
 from .unet import UNet, UNetConfig
 from .dit import DiT, patchify, unpatchify
 from .autoencoder import Autoencoder
+from .clip import CLIP
+from .text_unet import TextUNet
 from .superres import SuperResUNet
 from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "MODELS", "build", "register"]

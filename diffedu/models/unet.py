@@ -145,19 +145,24 @@ class UNet(nn.Module):
         check_inputs(self, x, t, (c, s, s), y, self.num_classes)
         return self.trunk(self.inp(x), self.embed(t, y))
 
-    def trunk(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        """Everything after the input convolution: down, middle, up, output (h: (B, base_channels, H, W))."""
+    def trunk(self, h: torch.Tensor, emb: torch.Tensor, context=None) -> torch.Tensor:
+        """Everything after the input convolution: down, middle, up, output (h: (B, base_channels, H, W)).
+        ``context``: what ``attend`` needs after each block's self-attention (a text U-Net's token features)."""
         hs = [h]
-        for layer in self.down:
+        for i, layer in enumerate(self.down):
             if isinstance(layer, nn.ModuleList):
-                h = layer[1](layer[0](h, emb))
+                h = self.attend(layer[1](layer[0](h, emb)), f"down{i}", context)
             else:
                 h = layer(h)
             hs.append(h)
-        h = self.mid[2](self.mid[1](self.mid[0](h, emb)), emb)
-        for layer in self.up:
+        h = self.mid[2](self.attend(self.mid[1](self.mid[0](h, emb)), "mid", context), emb)
+        for i, layer in enumerate(self.up):
             if isinstance(layer, nn.ModuleList):
-                h = layer[1](layer[0](torch.cat([h, hs.pop()], dim=1), emb))
+                h = self.attend(layer[1](layer[0](torch.cat([h, hs.pop()], dim=1), emb)), f"up{i}", context)
             else:
                 h = layer(h)
         return self.out(h)
+
+    def attend(self, h: torch.Tensor, where: str, context) -> torch.Tensor:
+        """A hook after every block: nothing here; the text U-Net adds cross-attention to the tokens."""
+        return h

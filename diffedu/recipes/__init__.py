@@ -20,10 +20,10 @@ from .. import checkpoint
 from ..model import DiffusionModel
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
-from . import cifar, latent, mnist, toy
+from . import cifar, latent, mnist, text, toy
 
-FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent}
-RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES}
+FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES}
 
 
 def default_out(name: str) -> Path:

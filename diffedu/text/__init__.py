@@ -1,0 +1,17 @@
+"""Text conditioning at digit scale (lesson 10): captions computed from pixels, a word-level tokenizer, a small
+CLIP trained contrastively, prompt-conditioned classifier-free guidance and CLIP guidance.
+
+    attributes   stroke thickness and slant measured on a digit's ink
+    captions     "a thick slanted seven": templates, synonyms, held-out (digit, attribute) pairs
+    tokenizer    the closed vocabulary; unknown words are errors that name them
+    clip         the symmetric InfoNCE loss, zero-shot classification (the networks: ``models.clip``)
+    guidance     PromptGuided (CFG over prompts), CLIPGuided (GLIDE)
+"""
+from .attributes import slant, thickness
+from .captions import HELD_OUT, attributes, caption, captions, mentioned
+from .clip import info_nce, zero_shot
+from .guidance import CLIPGuided, PromptGuided
+from .tokenizer import Tokenizer
+
+__all__ = ["thickness", "slant", "attributes", "caption", "captions", "mentioned", "HELD_OUT", "Tokenizer",
+           "info_nce", "zero_shot", "PromptGuided", "CLIPGuided"]
