@@ -10,7 +10,8 @@ from .latent import augmentation_explorer, latent_map
 from .schedule import schedule_explorer
 from .score import score_field
 from .sde import sde_vs_ode
+from .text import prompt_box
 
 __all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
-           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map"]
+           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box"]
