@@ -144,3 +144,29 @@ def test_latent_checkers_pass_the_reference_and_name_the_mistakes():
     assert not r and "flow-matching" in r.message
     with pytest.raises(AssertionError):
         check_augment(lambda x, s, e: x, strict=True)
+
+
+def test_text_checkers_pass_the_reference_and_name_the_mistakes():
+    import math
+
+    import torch.nn.functional as F
+
+    from diffedu.exercises import check_cross_attention, check_info_nce
+
+    def attn(q, k, v, m):
+        s = (q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])).masked_fill(~m[:, None, :], float("-inf"))
+        return s.softmax(-1) @ v
+    assert check_cross_attention(attn)
+    r = check_cross_attention(lambda q, k, v, m: (q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])).softmax(-1) @ v)
+    assert not r and "padding" in r.message
+
+    def nce(a, b, s):
+        logits = math.exp(s) * F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
+        t = torch.arange(len(a))
+        return (F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t)) / 2
+    assert check_info_nce(nce)
+    r = check_info_nce(lambda a, b, s: F.cross_entropy(math.exp(s) * F.normalize(a, dim=-1)
+                                                       @ F.normalize(b, dim=-1).T, torch.arange(len(a))))
+    assert not r and "one direction" in r.message
+    with pytest.raises(AssertionError):
+        check_info_nce(lambda a, b, s: torch.tensor(0.0), strict=True)

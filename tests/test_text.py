@@ -146,3 +146,24 @@ def test_clip_guidance_adds_the_gradient_of_the_similarity():
     sim = clip.logit_scale.exp() * (clip.encode_image(xg, t) * clip.encode_text(tok.encode("a seven"))).sum()
     (grad,) = torch.autograd.grad(sim, xg)
     torch.testing.assert_close(CLIPGuided(m, clip, "a seven", 2.0).score(x, t), base + 2.0 * grad)
+
+
+def test_prompt_agreement_scores_digit_and_attributes_against_the_prompt():
+    from diffedu.text import prompt_agreement, summary
+
+    class Fixed(torch.nn.Module):  # a "classifier" that always says 7
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return torch.nn.functional.one_hot(torch.full((x.shape[0],), 7), 10).float() + 0 * self.p
+
+    images = torch.cat([bar(5, 0.4), bar(1), bar(2)])           # thick+right, thin+upright, neither+upright
+    agree = prompt_agreement(images, ["a thick seven", "a thick 7", "seven"], Fixed())
+    assert agree["digit"].tolist() == [True, True, True]
+    assert agree["stroke"][:2].tolist() == [1.0, 0.0] and agree["stroke"][2].isnan()
+    s = summary(agree)
+    assert s["digit"] == 1.0 and s["stroke"] == 0.5 and s["slant"] != s["slant"]  # NaN: no prompt asked
+    with pytest.raises(ValueError, match="one prompt per image"):
+        prompt_agreement(images, ["seven"], Fixed())

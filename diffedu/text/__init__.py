@@ -6,12 +6,14 @@ CLIP trained contrastively, prompt-conditioned classifier-free guidance and CLIP
     tokenizer    the closed vocabulary; unknown words are errors that name them
     clip         the symmetric InfoNCE loss, zero-shot classification (the networks: ``models.clip``)
     guidance     PromptGuided (CFG over prompts), CLIPGuided (GLIDE)
+    scores       do samples follow their prompts? (the digit by a classifier, the attributes measured)
 """
 from .attributes import slant, thickness
 from .captions import HELD_OUT, attributes, caption, captions, mentioned
 from .clip import info_nce, zero_shot
 from .guidance import CLIPGuided, PromptGuided
+from .scores import prompt_agreement, summary
 from .tokenizer import Tokenizer
 
 __all__ = ["thickness", "slant", "attributes", "caption", "captions", "mentioned", "HELD_OUT", "Tokenizer",
-           "info_nce", "zero_shot", "PromptGuided", "CLIPGuided"]
+           "info_nce", "zero_shot", "PromptGuided", "CLIPGuided", "prompt_agreement", "summary"]
