@@ -80,11 +80,14 @@ class LatentDiffusionModel(DiffusionModel):
         super().__init__(net, process, prediction, num_classes, meta)
         self.autoencoder, self.scale = autoencoder.eval(), check_real("scale", scale, low=0, low_open=True)
 
+    def _in(self, v: torch.Tensor) -> torch.Tensor:
+        return v.to(self.device, next(self.autoencoder.parameters()).dtype)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * self.autoencoder.encode(x.to(self.device))[0]
+        return (self.scale * self.autoencoder.encode(self._in(x))[0]).to(x.dtype)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.decode(z.to(self.device) / self.scale)
+        return self.autoencoder.decode(self._in(z) / self.scale).to(z.dtype)
 
     def to(self, device=None, dtype=None) -> "LatentDiffusionModel":
         super().to(device, dtype)

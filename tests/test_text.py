@@ -161,9 +161,20 @@ def test_prompt_agreement_scores_digit_and_attributes_against_the_prompt():
 
     images = torch.cat([bar(5, 0.4), bar(1), bar(2)])           # thick+right, thin+upright, neither+upright
     agree = prompt_agreement(images, ["a thick seven", "a thick 7", "seven"], Fixed())
-    assert agree["digit"].tolist() == [True, True, True]
+    assert agree["digit"].tolist() == [1.0, 1.0, 1.0]
     assert agree["stroke"][:2].tolist() == [1.0, 0.0] and agree["stroke"][2].isnan()
     s = summary(agree)
     assert s["digit"] == 1.0 and s["stroke"] == 0.5 and s["slant"] != s["slant"]  # NaN: no prompt asked
+    assert prompt_agreement(images[:1], ["thick"], Fixed())["digit"].isnan().all()  # no digit asked: not scored
     with pytest.raises(ValueError, match="one prompt per image"):
         prompt_agreement(images, ["seven"], Fixed())
+
+
+def test_the_text_encoder_stays_frozen_when_the_network_is_rebuilt_from_its_config(tmp_path):
+    from diffedu import checkpoint
+
+    m = _text_model()
+    assert not any(p.requires_grad for p in m.net.text.parameters())
+    assert any(p.requires_grad for p in m.net.cross.parameters())
+    back = checkpoint.load(checkpoint.save(tmp_path / "t", m))      # what a resumed or init_from run builds
+    assert not any(p.requires_grad for p in back.net.train().text.parameters())

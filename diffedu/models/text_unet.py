@@ -62,15 +62,16 @@ class CrossAttention(nn.Module):
 @register
 class TextUNet(UNet):
     def __init__(self, vocab: list, length: int = 12, text_dim: int = 64, text_layers: int = 2, text_heads: int = 4,
-                 cross_attn_resolutions: tuple = (14, 7), cross_heads: int = 4, **config):
+                 cross_attn_resolutions: tuple = (14, 7), cross_heads: int = 4, freeze_text: bool = True, **config):
         config["num_classes"] = 0
         super().__init__(**config)
         self.text = TextTower(len(vocab) + 2, length, text_dim, text_layers, text_heads)
+        self.text.requires_grad_(not freeze_text)  # frozen: a pretrained encoder (the CLIP's), kept as it is
         self.text_emb = nn.Linear(text_dim, self.time.out_dim)
         cross_attn_resolutions = tuple(cross_attn_resolutions)
         self.config.update(vocab=list(vocab), length=length, text_dim=text_dim, text_layers=text_layers,
                            text_heads=text_heads, cross_attn_resolutions=cross_attn_resolutions,
-                           cross_heads=cross_heads)
+                           cross_heads=cross_heads, freeze_text=freeze_text)
         self.cross = nn.ModuleDict()
         res, groups = self.config["image_size"], self.config["groups"]
         for name, layers in (("down", self.down), ("mid", None), ("up", self.up)):

@@ -34,6 +34,7 @@ class UNetConfig:
     num_res_blocks: int = 1
     attn_resolutions: tuple = (7,)
     num_classes: int = 10            # 0 for an unconditional model
+    mid_attention: bool = True       # self-attention in the middle block (False: convolutions only)
     dropout: float = 0.1
     groups: int = 8
 
@@ -117,7 +118,8 @@ class UNet(nn.Module):
                 self.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1))   # downsample ×2
                 skips.append(c)
                 res //= 2
-        self.mid = nn.ModuleList([block(c, c), Attention(c, cfg.groups), block(c, c)])
+        self.mid = nn.ModuleList([block(c, c), Attention(c, cfg.groups) if cfg.mid_attention else nn.Identity(),
+                                  block(c, c)])
         self.up = nn.ModuleList()
         for i, cout in reversed(list(enumerate(ch))):
             for _ in range(cfg.num_res_blocks + 1):

@@ -30,17 +30,18 @@ RECIPES = {
                               model=dict(image_size=32, in_channels=3, latent_channels=4, base_channels=32,
                                          channel_mults=(1, 2, 2)), save_dtype="float16"),
     # lesson 08's DiT (hidden 128, depth 4), one token per latent position: 64 tokens instead of 256
-    "cifar-latent-dit": dict(_DIFF, kind="latent", network="DiT", autoencoder="cifar-autoencoder", steps=6000,
+    "cifar-latent-dit": dict(_DIFF, kind="latent", network="DiT", autoencoder="cifar-autoencoder", steps=8000,
                              model=dict(image_size=8, in_channels=4, patch_size=1, hidden_size=128, depth=4, heads=4,
                                         num_classes=10)),
-    # the cascade: base at 16×16 (average-pooled CIFAR) + SR 16 → 32; together about lesson 08's U-Net's size
+    # the cascade: base at 16×16 (average-pooled CIFAR) + SR 16 → 32; together about lesson 08's U-Net's size.
+    # The SR model has no attention at all (local detail only): fully convolutional
     "cifar-base16": dict(_DIFF, kind="base", network="UNet", steps=2500,
                          model=dict(image_size=16, in_channels=3, base_channels=32, channel_mults=(1, 2),
                                     num_res_blocks=1, attn_resolutions=(8,), num_classes=10, dropout=0.1)),
     "cifar-sr16to32": dict(_DIFF, kind="sr", network="SuperResUNet", steps=1500, max_level=0.5, p_uncond=0.0,
                            model=dict(image_size=32, in_channels=3, base_channels=32, channel_mults=(1, 2),
-                                      num_res_blocks=1, attn_resolutions=(), num_classes=0, dropout=0.0,
-                                      cond_channels=3)),
+                                      num_res_blocks=1, attn_resolutions=(), mid_attention=False, num_classes=0,
+                                      dropout=0.0, cond_channels=3)),
 }
 
 

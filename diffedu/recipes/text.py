@@ -74,8 +74,7 @@ def setup(name: str, r: dict) -> Setup:
         return Setup(net, batches, clip_loss, process)
     net = models.TextUNet(vocab=tok.itos[2:], **r["model"])
     clip = _clip(r["text_encoder"])
-    net.text.load_state_dict(clip.text.state_dict())
-    net.text.requires_grad_(False)
+    net.text.load_state_dict(clip.text.state_dict())  # frozen by the config (freeze_text), also when resumed
 
     def loss(m, batch, g):
         xb, yb, sb, ab = batch
@@ -97,7 +96,8 @@ def _clip(name: str):
 
 
 def describe(name: str, r: dict, net) -> dict:
-    """The CLIP's zero-shot accuracy on the 10,000 MNIST test digits (prompts "a {name}"), at float16 weights."""
+    """The CLIP's zero-shot accuracy on the 10,000 MNIST test digits (prompts "the digit {name}", a template
+    of the captions), at float16 weights."""
     if r["kind"] != "clip":
         return {}
     from ..datasets import mnist
@@ -107,4 +107,4 @@ def describe(name: str, r: dict, net) -> dict:
     shipped.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})
     x, y = mnist.load("test")
     return {"zero_shot_accuracy": float((zero_shot(shipped.eval(), x) == y).double().mean()),
-            "prompt_template": "a {name}", "names": list(NAMES)}
+            "prompt_template": "the digit {name}", "names": list(NAMES)}

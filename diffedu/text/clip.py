@@ -22,7 +22,7 @@ def info_nce(logits: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def zero_shot(clip: CLIP, x: torch.Tensor, template: str = "a {name}", batch: int = 500) -> torch.Tensor:
+def zero_shot(clip: CLIP, x: torch.Tensor, template: str = "the digit {name}", batch: int = 500) -> torch.Tensor:
     """Digit predictions without a classifier head: the class whose prompt (``template`` with each digit's
     name) is most similar to the image. (N,) int64."""
     from .captions import NAMES

@@ -1,7 +1,7 @@
 """Sampling from prompts (lesson 10): classifier-free guidance over text, and GLIDE's CLIP guidance.
 
     PromptGuided(model, tokens, w)     out = out_∅ + w (out_c − out_∅), ∅ the empty prompt; one batched pass
-    CLIPGuided(model, clip, tokens, s) ∇log p(x_t) + s ∇_x e^τ ⟨f(x_t, t), g(c)⟩   (Nichol et al. 2022, §3.2)
+    CLIPGuided(model, clip, tokens, s) ∇log p(x_t) + s ∇_x e^τ ⟨f(x_t, t), g(c)⟩   (Nichol et al. 2022, §2.4)
 
 CLIP guidance replaces lesson 07's noisy classifier by the noised CLIP: the prompt's direction in embedding
 space pulls x_t towards images that CLIP finds similar. The CLIP must have been trained on the model's process
@@ -52,6 +52,10 @@ class CLIPGuided(Model):
     prediction = "score"
 
     def __init__(self, model: Model, clip: torch.nn.Module, prompts, scale: float):
+        cp = getattr(clip, "process", None)
+        if cp is not None and cp != model.process:
+            raise ValueError(f"the CLIP was trained on {cp.spec()}, the model on {model.process.spec()}: "
+                             "guidance needs the same process")
         self.model, self.clip, self.prompts = model, clip, prompts
         self.scale = check_real("scale", scale, low=0)
         self.process = model.process

@@ -9,8 +9,8 @@ from .captions import attributes, mentioned
 
 @torch.no_grad()
 def prompt_agreement(images: torch.Tensor, prompts: list, classifier) -> dict:
-    """Per image: did the sample give what its prompt asked? {"digit": (N,) bool, "stroke": (N,) float
-    (1 agree, 0 disagree, NaN not asked), "slant": same, "pred": (N,) the classifier's digits}."""
+    """Per image: did the sample give what its prompt asked? {"digit", "stroke", "slant": (N,) float64, 1 agree,
+    0 disagree, NaN not asked; "pred": (N,) the classifier's digits}."""
     if len(prompts) != len(images):
         raise ValueError(f"one prompt per image: {len(prompts)} prompts for {len(images)} images")
     dev = next(classifier.parameters()).device
@@ -18,7 +18,8 @@ def prompt_agreement(images: torch.Tensor, prompts: list, classifier) -> dict:
     pred = torch.cat([classifier(images[i:i + 500].to(dev)).argmax(1).cpu() for i in range(0, len(images), 500)])
     asked = [mentioned(p) for p in prompts]
     got = attributes(images)
-    out = {"pred": pred, "digit": torch.tensor([a["digit"] == int(p) for a, p in zip(asked, pred)])}
+    out = {"pred": pred, "digit": torch.tensor([float("nan") if a["digit"] is None else float(a["digit"] == int(p))
+                                                for a, p in zip(asked, pred)], dtype=torch.float64)}
     for key in ("stroke", "slant"):
         out[key] = torch.tensor([float("nan") if a[key] is None else float(a[key] == g[key])
                                  for a, g in zip(asked, got)], dtype=torch.float64)
@@ -26,9 +27,9 @@ def prompt_agreement(images: torch.Tensor, prompts: list, classifier) -> dict:
 
 
 def summary(agreement: dict) -> dict:
-    """Digit accuracy, and each attribute's accuracy over the prompts that asked for it (NaN if none did)."""
-    out = {"digit": float(agreement["digit"].double().mean())}
-    for key in ("stroke", "slant"):
+    """Each of digit, stroke and slant: the accuracy over the prompts that asked for it (NaN if none did)."""
+    out = {}
+    for key in ("digit", "stroke", "slant"):
         v = agreement[key]
         out[key] = float(v[~v.isnan()].mean()) if (~v.isnan()).any() else float("nan")
     return out

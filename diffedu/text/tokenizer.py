@@ -1,6 +1,6 @@
 """A word-level tokenizer for the captions' small vocabulary (lesson 10): nothing to download.
 
-    tok = Tokenizer()                       # the vocabulary of ``captions`` (about 50 words)
+    tok = Tokenizer()                       # the vocabulary of ``captions`` (43 words)
     ids = tok.encode(["a thick seven", ""])  # (2, 12) int64: word ids, then <eos>, then <pad>
     tok.decode(ids[0])                      # 'a thick seven'
 
