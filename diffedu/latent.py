@@ -55,7 +55,7 @@ def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode_means(ae, images: torch.Tensor, batch: int = 500) -> torch.Tensor:
+def encode_means(ae, images: torch.Tensor, batch: int = 100) -> torch.Tensor:
     """μ(x) for every image, in batches, on the CPU (float32)."""
     dev = next(ae.parameters()).device
     out = [ae.encode(images[i:i + batch].to(dev))[0].float().cpu() for i in range(0, len(images), batch)]

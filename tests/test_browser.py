@@ -12,6 +12,7 @@ CASES = [  # notebook, slider label, which slider with that label, drag in px, t
     pytest.param("03_score_matching.ipynb", "σ", 1, 150, None, id="score-field"),  # #0 has a single level
     pytest.param("07_guidance.ipynb", "w", 0, 120, "3.0", id="cfg-scale"),
     pytest.param("08_cifar_dit.ipynb", "w", 0, 120, "3.0", id="cifar-cfg-scale"),  # U-Net and DiT rows together
+    pytest.param("09_latent_cascade.ipynb", "s", 0, 120, None, id="augmentation-level"),  # the SR model at level s
 ]
 
 
