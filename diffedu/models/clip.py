@@ -85,7 +85,7 @@ class CLIP(nn.Module):
 
     @property
     def tokenizer(self):
-        from ..text.tokenizer import Tokenizer
+        from .tokenizer import Tokenizer
 
         return Tokenizer(self.config["vocab"], self.config["length"])
 

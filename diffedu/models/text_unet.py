@@ -88,7 +88,7 @@ class TextUNet(UNet):
 
     @property
     def tokenizer(self):
-        from ..text.tokenizer import Tokenizer
+        from .tokenizer import Tokenizer
 
         return Tokenizer(self.config["vocab"], self.config["length"])
 

@@ -1,0 +1,64 @@
+"""A word-level tokenizer over a closed vocabulary: words → ids, ``<eos>`` at the end, ``<pad>`` to a fixed length.
+
+The text networks (``clip``, ``text_unet``) store their vocabulary in their config, so a checkpoint rebuilds its
+own tokenizer; ``diffedu.text.tokenizer`` makes the one of lesson 10's captions.
+"""
+from __future__ import annotations
+
+import difflib
+
+import torch
+
+PAD, EOS = "<pad>", "<eos>"
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, with the comma as a word of its own."""
+    if not isinstance(text, str):
+        raise ValueError(f"a prompt must be a string, got {type(text).__name__}")
+    return text.lower().replace(",", " , ").split()
+
+
+class Tokenizer:
+    def __init__(self, vocabulary: list[str], length: int = 12):
+        vocab = list(vocabulary)
+        if len(set(vocab)) != len(vocab) or PAD in vocab or EOS in vocab:
+            raise ValueError("vocabulary must hold distinct words, without <pad> and <eos>")
+        self.itos = [PAD, EOS] + vocab
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+        self.length = length
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    @property
+    def pad_id(self) -> int:
+        return 0
+
+    def encode(self, texts, length: int | None = None) -> torch.Tensor:
+        """Prompts (a string or a list) → (B, length) int64: the words' ids, <eos>, then <pad>."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        length = length or self.length
+        out = torch.full((len(texts), length), self.pad_id, dtype=torch.long)
+        for i, text in enumerate(texts):
+            ws = words(text)
+            unknown = [w for w in ws if w not in self.stoi]
+            if unknown:
+                hint = difflib.get_close_matches(unknown[0], self.itos[2:], n=3)
+                raise ValueError(f"unknown word {unknown[0]!r} in prompt {text!r}"
+                                 + (f" (did you mean {', '.join(map(repr, hint))}?)" if hint else "")
+                                 + f"; the vocabulary: {' '.join(self.itos[2:])}")
+            if len(ws) + 1 > length:
+                raise ValueError(f"prompt {text!r} has {len(ws)} words; at most {length - 1} fit")
+            out[i, :len(ws) + 1] = torch.tensor([self.stoi[w] for w in ws] + [self.stoi[EOS]])
+        return out
+
+    def decode(self, ids: torch.Tensor) -> str:
+        """One row of ids → the prompt (up to <eos>), commas re-attached."""
+        ws = []
+        for i in ids.tolist():
+            if self.itos[i] == EOS:
+                break
+            if self.itos[i] != PAD:
+                ws.append(self.itos[i])
+        return " ".join(ws).replace(" ,", ",")
