@@ -178,3 +178,14 @@ def test_the_text_encoder_stays_frozen_when_the_network_is_rebuilt_from_its_conf
     assert any(p.requires_grad for p in m.net.cross.parameters())
     back = checkpoint.load(checkpoint.save(tmp_path / "t", m))      # what a resumed or init_from run builds
     assert not any(p.requires_grad for p in back.net.train().text.parameters())
+
+
+def test_the_shipped_clip_classifies_digits_zero_shot():
+    from diffedu.datasets import mnist
+    from diffedu.pretrained import pretrained
+    from diffedu.text import zero_shot
+
+    clip = pretrained("mnist-clip")
+    x, y = mnist.load("test")
+    assert float((zero_shot(clip, x[:1000]) == y[:1000]).double().mean()) >= 0.95
+    assert clip.process == DiscreteVP("cosine", 1000)  # guidance refuses a model of another process
