@@ -192,6 +192,7 @@ class ClassifierGuided(Model):
     """Classifier guidance (Dhariwal & Nichol 2021): ∇log p(x|y) = ∇log p(x) + s ∇log p_φ(y | x_t, t).
 
     ``classifier(x_t, net_time) → logits`` must have been trained on the same process (its ``.process``).
+    Subclasses change what is differentiated by overriding ``log_likelihood`` (CLIP guidance, ``diffedu.text``).
     """
 
     prediction = "score"
@@ -205,16 +206,19 @@ class ClassifierGuided(Model):
         self.scale = check_real("scale", scale, low=0)
         self.process = model.process
 
+    def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
+        """Σ_i log p_φ(y_i | x_i, t): what the guidance differentiates."""
+        logp = torch.log_softmax(self.classifier(x, t_net), dim=-1)
+        return logp.gather(1, _labels(self.y, x.shape[0], logp.shape[-1], x.device)[:, None]).sum()
+
     def output(self, x, t):
         s = self.model.score(x, t)
         if self.scale == 0:
             return s
         with torch.enable_grad():
             xg = x.detach().to(next(self.classifier.parameters()).dtype).requires_grad_(True)
-            logp = torch.log_softmax(self.classifier(xg, self.process.net_time(t)), dim=-1)
-            n_cls = logp.shape[-1]
-            picked = logp.gather(1, _labels(self.y, x.shape[0], n_cls, x.device)[:, None]).sum()
-            (grad,) = torch.autograd.grad(picked, xg)
+            t_net = self.process.net_time(self.process.time_tensor(t, x.shape[0], x.device))
+            (grad,) = torch.autograd.grad(self.log_likelihood(xg, t_net), xg)
         return s + self.scale * grad.to(x.dtype)
 
 

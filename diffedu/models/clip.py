@@ -3,7 +3,7 @@ natural language supervision"), with GLIDE's noised image tower (Nichol et al. 2
 zero-shot classification (t = 0, clean images) and CLIP guidance (any t).
 
     text:  tokens (B, L) → embedding + position → transformer encoder → mean over the words → g(c) ∈ ℝ^D
-    image: x_t (B, 1, 28, 28), t → conv + ResBlocks with the time embedding (28 → 14 → 7) → pool → f(x_t, t) ∈ ℝ^D
+    image: x_t (B, 1, 28, 28), t → lesson 07's noisy-classifier body (28 → 14 → 7, t-embedded) → f(x_t, t) ∈ ℝ^D
 
 Both embeddings are normalised; the similarity of image i and caption j is s_ij = e^τ ⟨f_i, g_j⟩ with a learned
 temperature τ (CLIP's logit scale, initialised to log 1/0.07). Training is contrastive (``diffedu.text.clip``).
@@ -17,9 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .embedding import TimeEmbedding
+from .classifier import NoisyClassifier
 from .registry import register
-from .unet import ResBlock
 
 
 class TextTower(nn.Module):
@@ -51,27 +50,6 @@ def pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (h * m).sum(1) / m.sum(1).clamp(min=1)
 
 
-class ImageTower(nn.Module):
-    """f(x_t, t): lesson 07's noisy-classifier body with a projection instead of a class head."""
-
-    def __init__(self, dim: int, width: int, groups: int = 8):
-        super().__init__()
-        c = width
-        self.time = TimeEmbedding(c)
-        e = self.time.out_dim
-        self.inp = nn.Conv2d(1, c, 3, padding=1)
-        self.b1, self.b2, self.b3 = ResBlock(c, c, e, 0.0, groups), ResBlock(c, 2 * c, e, 0.0, groups), \
-            ResBlock(2 * c, 2 * c, e, 0.0, groups)
-        self.out = nn.Sequential(nn.GroupNorm(groups, 2 * c), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                 nn.Linear(2 * c, dim))
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        emb = self.time(t)
-        h = self.b1(self.inp(x), emb)
-        h = self.b2(F.avg_pool2d(h, 2), emb)          # 14×14
-        return self.out(self.b3(F.avg_pool2d(h, 2), emb))  # 7×7 → (B, dim)
-
-
 @register
 class CLIP(nn.Module):
     def __init__(self, vocab: list, length: int = 12, dim: int = 64, layers: int = 2, heads: int = 4,
@@ -80,7 +58,7 @@ class CLIP(nn.Module):
         self.config = dict(vocab=list(vocab), length=length, dim=dim, layers=layers, heads=heads, width=width)
         self.text = TextTower(len(vocab) + 2, length, dim, layers, heads)   # + <pad>, <eos>
         self.text_proj = nn.Linear(dim, dim)
-        self.image = ImageTower(dim, width)
+        self.image = NoisyClassifier(base_channels=width, num_classes=dim)  # f(x_t, t): lesson 07's body, a D-wide head
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_real
-from ..model import DiffusionModel, Model
+from ..model import ClassifierGuided, DiffusionModel, Model
 
 
 def _tokens(model, tokens, batch: int, device) -> torch.Tensor:
@@ -46,33 +46,18 @@ class PromptGuided(Model):
         return torch.lerp(out[B:], out[:B], self.w)
 
 
-class CLIPGuided(Model):
-    """Score of ``model`` plus ``scale`` times the gradient of the noised CLIP's similarity to the prompts."""
-
-    prediction = "score"
+class CLIPGuided(ClassifierGuided):
+    """Score of ``model`` plus ``scale`` times the gradient of the noised CLIP's similarity to the prompts:
+    classifier guidance with e^τ ⟨f(x_t, t), g(c)⟩ in place of log p_φ(y | x_t, t)."""
 
     def __init__(self, model: Model, clip: torch.nn.Module, prompts, scale: float):
-        cp = getattr(clip, "process", None)
-        if cp is not None and cp != model.process:
-            raise ValueError(f"the CLIP was trained on {cp.spec()}, the model on {model.process.spec()}: "
-                             "guidance needs the same process")
-        self.model, self.clip, self.prompts = model, clip, prompts
-        self.scale = check_real("scale", scale, low=0)
-        self.process = model.process
+        super().__init__(model, clip, prompts, scale)
+        self.clip, self.prompts = clip, prompts
 
-    def output(self, x, t):
-        s = self.model.score(x, t)
-        if self.scale == 0:
-            return s
+    def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
         tokens = self.prompts
         if isinstance(tokens, (str, list, tuple)):
             tokens = self.clip.tokenizer.encode(tokens)
-        tokens = tokens.to(x.device)
-        with torch.enable_grad():
-            xg = x.detach().to(next(self.clip.parameters()).dtype).requires_grad_(True)
-            t_net = self.process.net_time(self.process.time_tensor(t, x.shape[0], x.device))
-            txt = self.clip.encode_text(tokens).detach()
-            txt = txt.expand(x.shape[0], -1) if txt.shape[0] == 1 else txt
-            sim = self.clip.logit_scale.exp() * (self.clip.encode_image(xg, t_net) * txt).sum()
-            (grad,) = torch.autograd.grad(sim, xg)
-        return s + self.scale * grad.to(x.dtype)
+        txt = self.clip.encode_text(tokens.to(x.device)).detach()
+        txt = txt.expand(x.shape[0], -1) if txt.shape[0] == 1 else txt
+        return self.clip.logit_scale.exp() * (self.clip.encode_image(x, t_net) * txt).sum()
