@@ -111,6 +111,17 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
     return target
 
 
+def save_tensors(path, kind: str, config: dict, tensors: dict, meta: dict | None = None) -> Path:
+    """A file of tensors that is not a whole network — a LoRA adapter, new word embeddings (``diffedu.adapt``) —
+    with the same header (``"model": kind``), sha256 and atomic write; ``read`` verifies it."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    header = {"format": FORMAT, "model": kind, "config": config, "process": None, "prediction": None,
+              "meta": meta or {}, "sha256": tensor_digest(tensors)}
+    target = path_of(path)
+    _atomic_write(target, tensors, header)
+    return target
+
+
 def read(path) -> tuple[dict, dict]:
     """(header, tensors) of a checkpoint file, verified: format, structure and the payload's sha256."""
     p = path_of(path)

@@ -1,0 +1,17 @@
+"""Teaching a trained text-to-image model a new concept (lesson 11) — three ways, from cheapest to heaviest:
+
+    words        textual inversion: one new word's embedding is all that trains (k × D numbers)
+    lora         LoRA: low-rank updates W + s (α/r) B A on chosen layers (a small file, a knob at inference)
+    dreambooth   fine-tune the whole denoiser, with the prior-preservation loss against forgetting
+    concepts     the lesson's new concepts (a box, a dot) drawn on MNIST digits, and their closed-form detectors
+    files        adapters saved alone and attached to the base model they were trained on
+"""
+from .concepts import draw, examples, score
+from .dreambooth import class_prior, prior_preservation_loss
+from .files import load_lora, load_words, save_lora, save_words
+from .lora import LoRALayer, add_lora, count, lora_layers, merge, set_scale, unmerge
+from .words import WordEmbedding, add_words, bake_words, freeze_all_but_words, new_words
+
+__all__ = ["draw", "examples", "score", "class_prior", "prior_preservation_loss", "load_lora", "load_words",
+           "save_lora", "save_words", "LoRALayer", "add_lora", "count", "lora_layers", "merge", "set_scale",
+           "unmerge", "WordEmbedding", "add_words", "bake_words", "freeze_all_but_words", "new_words"]

@@ -1,0 +1,73 @@
+"""Adapters on disk: a LoRA or a set of new words is saved alone (safetensors, the checkpoint's header, sha256,
+atomic write) and attached to a base model built like the one it was trained on.
+
+    save_lora(path, net, name)   →  "<layer>.A", "<layer>.B" (+ the words it was trained with, if any)
+    save_words(path, net)        →  "embedding" (k, D) and the words' spellings
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import checkpoint
+from .lora import load_lora_state, lora_state
+from .words import WordEmbedding, add_words, new_words, text_net
+
+LORA, WORDS = "LoRA", "Words"
+
+
+def _words_part(model) -> tuple[dict, dict]:
+    net = text_net(model)
+    if not isinstance(net.text.embed, WordEmbedding):
+        return {}, {}
+    return ({"words.embedding": net.text.embed.new.detach().float()},
+            {"words": new_words(model), "base_vocab": len(net.config["vocab"]) - len(net.text.embed.new)})
+
+
+def save_words(path, model, meta: dict | None = None):
+    """The new words' embeddings alone (textual inversion's whole result: k × D numbers)."""
+    tensors, config = _words_part(model)
+    if not tensors:
+        raise ValueError("the model has no new words to save (add_words first)")
+    return checkpoint.save_tensors(path, WORDS, config, tensors, meta)
+
+
+def save_lora(path, model, name: str = "default", meta: dict | None = None, dtype=torch.float16):
+    """Adapter ``name`` alone (cast to ``dtype``), with the new words the model had when it was trained."""
+    tensors, config = lora_state(getattr(model, "net", model), name)
+    tensors = {k: v.to(dtype) for k, v in tensors.items()}
+    words, wconfig = _words_part(model) if hasattr(getattr(model, "net", model), "text") else ({}, {})
+    return checkpoint.save_tensors(path, LORA, {**config, **wconfig}, {**tensors, **words}, meta)
+
+
+def _read(path, kind: str) -> tuple[dict, dict, dict]:
+    header, tensors = checkpoint.read(path)
+    if header["model"] != kind:
+        raise ValueError(f"{path} holds a {header['model']!r}, not a {kind!r} file")
+    return header["config"], tensors, header["meta"]
+
+
+def _attach_words(model, config: dict, tensors: dict, path) -> None:
+    if "words" not in config:
+        return
+    net = text_net(model)
+    if len(net.config["vocab"]) != config["base_vocab"]:
+        raise ValueError(f"{path}: its words extend a vocabulary of {config['base_vocab']} words, this model has "
+                         f"{len(net.config['vocab'])}")
+    add_words(model, config["words"], init=tensors["words.embedding"], trainable=False)
+
+
+def load_words(path, model):
+    """Give ``model`` the words saved by ``save_words``; returns the model (its meta in ``model.words_meta``)."""
+    config, tensors, meta = _read(path, WORDS)
+    _attach_words(model, config, tensors, path)
+    return model
+
+
+def load_lora(path, model, name: str = "default"):
+    """Attach the adapter saved by ``save_lora`` as ``name`` (and its words); returns the model."""
+    config, tensors, meta = _read(path, LORA)
+    _attach_words(model, config, tensors, path)
+    net = getattr(model, "net", model)
+    dtype = next(net.parameters()).dtype
+    load_lora_state(net, {k: v.to(dtype) for k, v in tensors.items() if not k.startswith("words.")}, config, name)
+    return model

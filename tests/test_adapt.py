@@ -1,0 +1,253 @@
+"""Fine-tuning a text model (lesson 11): LoRA (fresh = unchanged, merge/unmerge, scale, two adapters, files,
+the same outputs as peft), textual inversion (only the new word changes), DreamBooth's prior-preservation loss,
+and the concepts' detectors."""
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from diffedu import adapt, checkpoint
+from diffedu.losses import diffusion_loss
+from diffedu.model import DiffusionModel
+from diffedu.models import TextUNet
+from diffedu.processes import DiscreteVP
+from diffedu.text import Tokenizer
+from diffedu.train import train
+
+ATTENTION = ["q", "k", "v", "out"]   # the cross-attention's four projections (self-attention's out is a conv)
+
+
+def _net(seed=0):
+    torch.manual_seed(seed)
+    net = TextUNet(vocab=Tokenizer().itos[2:], base_channels=16, channel_mults=(1, 2), attn_resolutions=(14,),
+                   dropout=0.0, cross_attn_resolutions=(14,)).eval()
+    for p in net.parameters():  # zero-initialised outputs would hide every change
+        if not p.any():
+            nn.init.normal_(p, std=0.05)
+    return net
+
+
+def _inputs(net, n=3):
+    g = torch.Generator().manual_seed(1)
+    return (torch.randn(n, 1, 28, 28, generator=g), torch.tensor([50, 400, 900][:n]),
+            net.tokenizer.encode(["a thick seven", "two", "the digit 4, slanted"][:n]))
+
+
+def _randomise_b(net, name="default", seed=3):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in adapt.lora_layers(net).values():
+            if name in m.B:
+                m.B[name].copy_(0.1 * torch.randn(m.B[name].shape, generator=g))
+
+
+@torch.no_grad()
+def test_a_fresh_lora_leaves_the_outputs_unchanged_and_only_its_matrices_train():
+    net = _net()
+    x, t, y = _inputs(net)
+    before = net(x, t, y)
+    adapt.add_lora(net, [*ATTENTION, "qkv"], rank=4)          # "qkv": the self-attention's 1×1 convolution too
+    assert torch.equal(net(x, t, y), before)
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable and all(n.endswith((".A.default", ".B.default")) for n in trainable)
+    assert any(isinstance(m.base, nn.Conv2d) for m in adapt.lora_layers(net).values())
+    # r (d_in + d_out) numbers per linear layer
+    m = next(m for m in adapt.lora_layers(net).values() if isinstance(m.base, nn.Linear))
+    assert m.A["default"].numel() + m.B["default"].numel() == 4 * (m.base.in_features + m.base.out_features)
+
+
+@torch.no_grad()
+def test_the_lora_forward_is_w_x_plus_scaled_b_a_x():
+    lin = nn.Linear(5, 3)
+    holder = nn.Sequential(lin)
+    adapt.add_lora(holder, ["0"], rank=2, alpha=6.0)
+    layer = holder[0]
+    layer.B["default"].normal_()
+    x = torch.randn(4, 5)
+    expected = lin(x) + 3.0 * x @ layer.A["default"].T @ layer.B["default"].T     # α/r = 3
+    torch.testing.assert_close(holder(x), expected)
+
+
+@torch.no_grad()
+def test_merge_then_unmerge_restores_the_weights_and_merged_outputs_match():
+    net = _net()
+    x, t, y = _inputs(net)
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    adapt.add_lora(net, [*ATTENTION, "qkv"], rank=4, alpha=8)
+    _randomise_b(net)
+    adapt.set_scale(net, 0.7)
+    adapted = net(x, t, y)
+    adapt.merge(net)
+    torch.testing.assert_close(net(x, t, y), adapted, atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="already merged"):
+        adapt.merge(net)
+    adapt.unmerge(net)
+    for n, m in adapt.lora_layers(net).items():
+        torch.testing.assert_close(m.base.weight, weights[f"{n}.weight"], atol=1e-6, rtol=0)
+    torch.testing.assert_close(net(x, t, y), adapted, atol=1e-5, rtol=1e-4)
+
+
+@torch.no_grad()
+def test_scale_zero_is_the_base_model_and_two_adapters_add_up():
+    net = _net()
+    x, t, y = _inputs(net)
+    base = net(x, t, y)
+    lin = nn.Sequential(nn.Linear(6, 4))
+    xl = torch.randn(5, 6)
+    base_lin = lin(xl)
+    for model in (net, lin):
+        adapt.add_lora(model, ["q", "k"] if model is net else ["0"], rank=2, name="box")
+        adapt.add_lora(model, ["q", "k"] if model is net else ["0"], rank=3, name="dot", seed=1)
+        _randomise_b(model, "box", 3)
+        _randomise_b(model, "dot", 4)
+    for name in ("box", "dot"):
+        adapt.set_scale(net, 0.0, name)
+    torch.testing.assert_close(net(x, t, y), base, atol=0, rtol=0)
+    adapt.set_scale(net, 1.0, "box")
+    assert not torch.allclose(net(x, t, y), base)
+    # on one linear layer the two low-rank updates are exactly additive
+    adapt.set_scale(lin, 0.0, "dot")
+    only_box = lin(xl) - base_lin
+    adapt.set_scale(lin, 0.0, "box"), adapt.set_scale(lin, 1.0, "dot")
+    only_dot = lin(xl) - base_lin
+    adapt.set_scale(lin, 1.0, "box")
+    torch.testing.assert_close(lin(xl) - base_lin, only_box + only_dot, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="'nope'"):
+        adapt.set_scale(net, 1.0, "nope")
+
+
+def test_bad_lora_arguments_get_errors_that_name_them():
+    with pytest.raises(ValueError, match="targets"):
+        adapt.add_lora(_net(), ["to_q"])
+    with pytest.raises(ValueError, match="rank"):
+        adapt.add_lora(_net(), ["q"], rank=0)
+    with pytest.raises(ValueError, match="alpha"):
+        adapt.add_lora(_net(), ["q"], alpha=-1.0)
+    with pytest.raises(ValueError, match="already"):
+        adapt.add_lora(adapt.add_lora(_net(), ["q"]), ["q"])
+
+
+@torch.no_grad()
+def test_peft_gives_the_same_outputs_for_the_same_a_and_b():
+    peft = pytest.importorskip("peft")
+    ours, theirs = _net(), _net()
+    x, t, y = _inputs(ours)
+    adapt.add_lora(ours, ["q", "k", "v", "out"], rank=4, alpha=8)
+    _randomise_b(ours)
+    # peft's own matching would also pick the U-Net's output block (a Sequential, also named "out"), which it
+    # cannot wrap: it gets the layers' full names (ours skips what is not a Linear or Conv2d)
+    cfg = peft.LoraConfig(r=4, lora_alpha=8, target_modules=sorted(adapt.lora_layers(ours)), lora_dropout=0.0,
+                          init_lora_weights=False)
+    theirs = peft.inject_adapter_in_model(cfg, theirs)
+    wrapped = {n: m for n, m in theirs.named_modules() if hasattr(m, "lora_A") and "default" in m.lora_A}
+    assert sorted(wrapped) == sorted(adapt.lora_layers(ours))   # the same names select the same layers
+    for n, m in adapt.lora_layers(ours).items():
+        wrapped[n].lora_A["default"].weight.copy_(m.A["default"])
+        wrapped[n].lora_B["default"].weight.copy_(m.B["default"])
+    torch.testing.assert_close(theirs(x, t, y), ours(x, t, y), atol=1e-5, rtol=1e-4)
+
+
+def test_a_lora_file_round_trips_is_small_and_a_damaged_one_is_refused(tmp_path):
+    net = _net()
+    x, t, y = _inputs(net)
+    adapt.add_lora(net, ["q", "k"], rank=4)
+    _randomise_b(net)
+    path = adapt.save_lora(tmp_path / "box.safetensors", net, dtype=torch.float32)
+    fresh = adapt.load_lora(path, _net())
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(x, t, y), net(x, t, y))
+    full = checkpoint.save(tmp_path / "full.safetensors", _net(), dtype=torch.float32)
+    assert path.stat().st_size < 0.05 * full.stat().st_size
+    raw = bytearray(path.read_bytes())
+    raw[-3] ^= 0xFF
+    (tmp_path / "bad.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="sha256"):
+        adapt.load_lora(tmp_path / "bad.safetensors", _net())
+    with pytest.raises(ValueError, match="not a 'LoRA'"):
+        adapt.load_lora(full, _net())
+
+
+def test_textual_inversion_changes_no_parameter_but_the_new_embedding(tmp_path):
+    model = DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v")
+    before = {k: v.clone() for k, v in model.net.state_dict().items()}
+    adapt.add_words(model, ["s*"], init="digit")
+    adapt.freeze_all_but_words(model)
+    assert [n for n, p in model.net.named_parameters() if p.requires_grad] == ["text.embed.new"]
+    start = model.net.text.embed.new.detach().clone()
+    x = -torch.ones(4, 1, 28, 28)
+    x[:, :, 1, 1:27] = 1.0                                  # a bar the model has never been asked for
+    tokens = model.net.tokenizer.encode(["a s* two"] * 4)
+    res = train(model.net.train(), lambda m, b, g: diffusion_loss(m, b, model.process, prediction="v", generator=g,
+                                                                   y=tokens),
+                lambda g: x, steps=5, lr=1e-2, warmup=0, progress=False, ema_decay=0.9)
+    after = res.model.state_dict()
+    assert not torch.equal(after["text.embed.new"], start)
+    for k, v in before.items():
+        key = "text.embed.base.weight" if k == "text.embed.weight" else k
+        assert torch.equal(after[key], v), k
+    path = adapt.save_words(tmp_path / "s.safetensors", model)
+    other = adapt.load_words(path, DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v"))
+    assert other.net.tokenizer.encode("a s* two").max() == len(other.net.config["vocab"]) + 1
+    torch.testing.assert_close(other.net.text.embed.new, model.net.text.embed.new)
+    with pytest.raises(ValueError, match="words must be new"):
+        adapt.add_words(adapt.bake_words(other), ["s*"])
+
+
+def test_bake_words_gives_a_network_a_checkpoint_can_rebuild(tmp_path):
+    model = DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v")
+    adapt.add_words(model, ["[v]"], seed=2)
+    x, t, _ = _inputs(model.net)
+    y = model.net.tokenizer.encode(["a [v] two"] * 3)
+    with torch.no_grad():
+        out = model.net(x, t, y)
+        adapt.bake_words(model)
+        torch.testing.assert_close(model.net(x, t, y), out)
+    back = checkpoint.load(checkpoint.save(tmp_path / "db.safetensors", model))
+    with torch.no_grad():
+        torch.testing.assert_close(back.net(x, t, y), out)
+
+
+def test_prior_preservation_loss_is_the_subject_loss_plus_lambda_times_the_prior_loss():
+    net = _net().train()
+    proc = DiscreteVP("cosine", 1000)
+    tok = net.tokenizer
+    x, xp = torch.randn(2, 1, 28, 28), torch.randn(3, 1, 28, 28)
+    y, yp = tok.encode(["a two", "a three"]), tok.encode(["the digit two"] * 3)
+    kw = dict(prediction="v", weighting="min-snr")
+    got = adapt.prior_preservation_loss(net, x, y, xp, yp, proc, lam=0.5,
+                                        generator=torch.Generator().manual_seed(7), **kw)
+    # the definition, written out: the same draws of t and ε in the same order
+    g = torch.Generator().manual_seed(7)
+
+    def term(x0, c):
+        t = torch.randint(1, 1001, (x0.shape[0],), generator=g)
+        eps = torch.randn(x0.shape, generator=g)
+        a, s = (v.float().view(-1, 1, 1, 1) for v in proc.alpha_sigma(t))
+        v_target = a * eps - s * x0
+        snr = (a / s).flatten() ** 2
+        per = ((net(a * x0 + s * eps, proc.net_time(t), c) - v_target) ** 2).flatten(1).mean(1)
+        return (snr.clamp(max=5) / (snr + 1) * per).mean()
+    want = term(x, y) + 0.5 * term(xp, yp)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    only = adapt.prior_preservation_loss(net, x, y, xp, yp, proc, lam=0.0,
+                                         generator=torch.Generator().manual_seed(7), **kw)
+    torch.testing.assert_close(only, diffusion_loss(net, x, proc, generator=torch.Generator().manual_seed(7), y=y,
+                                                    **kw))
+    with pytest.raises(ValueError, match="lam"):
+        adapt.prior_preservation_loss(net, x, y, xp, yp, proc, lam=-1.0)
+
+
+def test_the_concepts_are_absent_from_mnist_and_present_on_their_examples():
+    from diffedu.datasets import mnist
+
+    x, _ = mnist.load("test")
+    for concept in ("boxed", "dotted"):
+        s = adapt.score(x[:2000], concept)
+        assert s.mean() < 0.05 and (s > 0.5).sum() == 0
+        ex, digits = adapt.examples(concept)
+        assert ex.shape == (4, 1, 28, 28) and torch.equal(adapt.score(ex, concept), torch.ones(4))
+        assert adapt.score(ex, "dotted" if concept == "boxed" else "boxed").max() < 0.3
+    with pytest.raises(ValueError, match="concept"):
+        adapt.score(x[:2], "striped")
+
