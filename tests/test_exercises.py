@@ -170,3 +170,25 @@ def test_text_checkers_pass_the_reference_and_name_the_mistakes():
     assert not r and "one direction" in r.message
     with pytest.raises(AssertionError):
         check_info_nce(lambda a, b, s: torch.tensor(0.0), strict=True)
+
+
+def test_lesson11_checkers_accept_the_formulas_and_name_the_mistakes():
+    from diffedu.exercises import check_lora_forward, check_prior_preservation
+
+    def lora(x, w, b, a, bb, alpha, s):
+        return x @ w.T + b + s * alpha / a.shape[0] * x @ a.T @ bb.T
+    assert check_lora_forward(lora)
+    r = check_lora_forward(lambda x, w, b, a, bb, alpha, s: x @ w.T + b + s * alpha * x @ a.T @ bb.T)
+    assert not r and "α/r" in r.message
+    r = check_lora_forward(lambda x, w, b, a, bb, alpha, s: s * alpha / a.shape[0] * x @ a.T @ bb.T)
+    assert not r and "frozen layer" in r.message
+
+    def pp(p, t, pp_, tp, lam):
+        return ((p - t) ** 2).mean() + lam * ((pp_ - tp) ** 2).mean()
+    assert check_prior_preservation(pp)
+    r = check_prior_preservation(lambda p, t, pp_, tp, lam: ((torch.cat([p, pp_]) - torch.cat([t, tp])) ** 2).mean())
+    assert not r and "own batch" in r.message
+    r = check_prior_preservation(lambda p, t, pp_, tp, lam: lam * ((p - t) ** 2).mean() + ((pp_ - tp) ** 2).mean())
+    assert not r and "weighs the *prior*" in r.message
+    with pytest.raises(AssertionError):
+        check_prior_preservation(lambda *a: torch.tensor(0.0), strict=True)

@@ -41,6 +41,13 @@ def draw(x: torch.Tensor, concept: str) -> torch.Tensor:
     return x.masked_fill(_mask(concept, x.device), 1.0)
 
 
+def erase(x: torch.Tensor, concept: str) -> torch.Tensor:
+    """The mark's pixels set to the background (−1): what a digit classifier should see (a box is not ink it
+    knows; the course classifier reads a boxed two as anything)."""
+    check_batched("x", x)
+    return x.masked_fill(_mask(concept, x.device), -1.0)
+
+
 def score(x: torch.Tensor, concept: str) -> torch.Tensor:
     """(B,) mean brightness of the mark's pixels in [0, 1]: ≈ 0 without the concept, ≈ 1 with it."""
     check_batched("x", x)

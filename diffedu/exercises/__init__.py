@@ -7,6 +7,7 @@ from .flow import check_euler_step, check_flow_target
 from .guidance import check_cfg
 from .latent import check_augment, check_scale_factor
 from .text import check_cross_attention, check_info_nce
+from .adapt import check_lora_forward, check_prior_preservation
 from .unet import check_level_shapes, check_resblock
 from .score import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
 
@@ -15,4 +16,4 @@ __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "che
            "check_pf_ode_drift", "check_cfg", "check_resblock", "check_level_shapes", "check_patchify", "check_unpatchify",
            "check_adaln", "check_reparameterize", "check_vae_kl", "check_coupling", "check_generator_loss",
            "check_flow_target", "check_euler_step", "check_scale_factor", "check_augment",
-           "check_cross_attention", "check_info_nce"]
+           "check_cross_attention", "check_info_nce", "check_lora_forward", "check_prior_preservation"]

@@ -20,10 +20,10 @@ from .. import checkpoint
 from ..model import DiffusionModel
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
-from . import cifar, latent, mnist, text, toy
+from . import adapt, cifar, latent, mnist, text, toy
 
-FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text}
-RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES}
+FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES, **adapt.RECIPES}
 
 
 def default_out(name: str) -> Path:
@@ -65,6 +65,9 @@ def train_recipe(name: str, steps: int | None = None, progress: bool = True, dev
     init_from: start from these weights with a fresh AdamW and a new warm-up + cosine cycle (``lr=`` overrides).
     """
     r = _recipe(name)
+    if not r.get("resumable", True) and (state is not None or init_from is not None):
+        raise ValueError(f"recipe {name!r} trains in minutes from a shipped model and saves only what it trained: "
+                         "run it without state/init_from")
     s = setup(name)
     total = steps or r["steps"]
     result, start = None, 0
@@ -100,6 +103,8 @@ def save_result(name: str, net: torch.nn.Module, path, meta: dict, s=None):
     r = _recipe(name)
     s = s or setup(name)
     dtype = getattr(torch, r.get("save_dtype", "float32"))
+    if s.save is not None:  # a fine-tune writes only what it trained (an adapter, a word) — or its own way
+        return s.save(path, net, meta, dtype)
     if s.autoencoder is not None:  # a latent model: the checkpoint carries its autoencoder and κ
         from ..latent import LatentDiffusionModel
 

@@ -19,3 +19,4 @@ class Setup:
     num_classes: int | None = None
     autoencoder: torch.nn.Module | None = None  # a latent model's autoencoder (``diffedu.latent``)
     scale: float | None = None                  # and its latent scale factor κ
+    save: Callable | None = None         # save(path, net, meta, dtype): what to write instead of the whole network

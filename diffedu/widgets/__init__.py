@@ -11,7 +11,8 @@ from .schedule import schedule_explorer
 from .score import score_field
 from .sde import sde_vs_ode
 from .text import prompt_box
+from .adapt import lora_mixer
 
 __all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
-           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box"]
+           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box", "lora_mixer"]

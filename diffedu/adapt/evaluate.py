@@ -1,0 +1,61 @@
+"""How well a fine-tuned model learned its concept, and what it forgot (lesson 11's table).
+
+    fidelity    the share of samples that show the concept (``concepts.score`` > 0.5: the mark's pixels are
+                bright), for prompts that ask for it
+    forgetting  on ordinary prompts ("the digit seven", "a thick two", …): the digit accuracy by the course
+                classifier and the attributes by their measurements (``text.prompt_agreement``, on the images with
+                the concept's mark erased: the classifier never saw one), and the share of
+                samples that show the concept although nobody asked (language drift)
+    diversity   the mean RMS pixel distance between two samples of the same prompt (the base model's value is
+                the reference: a model that copies its four examples scores low)
+"""
+from __future__ import annotations
+
+import torch
+
+from ..samplers import ddim_sample
+from ..text.guidance import PromptGuided
+from ..text.scores import prompt_agreement, summary
+from .concepts import erase, score
+
+ORDINARY = ("the digit {name}", "a thick {name}", "a thin {name}", "a slanted {name}")
+
+
+@torch.no_grad()
+def sample(model, prompts: list, w: float = 3.0, steps: int = 20, seed: int = 0, batch: int = 100) -> torch.Tensor:
+    """DDIM-``steps`` samples, one per prompt, from noise fixed by ``seed`` (the same noise for every model)."""
+    g = torch.Generator().manual_seed(seed)
+    x_T = torch.randn(len(prompts), *model.sample_shape, generator=g)
+    out = [ddim_sample(PromptGuided(model, prompts[i:i + batch], w), x_T[i:i + batch].to(model.device), steps,
+                       clip_x0=1.0).cpu() for i in range(0, len(prompts), batch)]
+    return torch.cat(out)
+
+
+def diversity(images: torch.Tensor, prompts: list) -> float:
+    """Mean over prompts of the mean RMS distance between two of its samples (prompts with ≥ 2 samples)."""
+    groups: dict = {}
+    for i, p in enumerate(prompts):
+        groups.setdefault(p, []).append(i)
+    ds = []
+    for idx in groups.values():
+        if len(idx) > 1:
+            x = images[idx].flatten(1).double()
+            d = torch.cdist(x, x) / x.shape[1] ** 0.5
+            ds.append(d.sum() / (len(idx) * (len(idx) - 1)))
+    return float(torch.stack(ds).mean()) if ds else float("nan")
+
+
+def measure(model, concept: str, concept_prompts: list, ordinary_prompts: list, classifier, w: float = 3.0,
+            steps: int = 20, seed: int = 0) -> dict:
+    """The table's row for one model: fidelity and diversity on ``concept_prompts``, forgetting and drift on
+    ``ordinary_prompts``; also the samples (``"concept_images"``, ``"ordinary_images"``)."""
+    xc = sample(model, list(concept_prompts), w, steps, seed)
+    xo = sample(model, list(ordinary_prompts), w, steps, seed + 1)
+    s_c, s_o = score(xc, concept), score(xo, concept)
+    # the digit and attributes are read with the mark erased: the classifier never saw boxes
+    concept_digits = summary(prompt_agreement(erase(xc, concept), list(concept_prompts), classifier))["digit"]
+    ordinary = summary(prompt_agreement(erase(xo, concept), list(ordinary_prompts), classifier))
+    return {"fidelity": float((s_c > 0.5).double().mean()), "concept_digit_accuracy": concept_digits,
+            "diversity": diversity(xc, list(concept_prompts)), "digit_accuracy": ordinary["digit"],
+            "stroke_accuracy": ordinary["stroke"], "slant_accuracy": ordinary["slant"],
+            "drift": float((s_o > 0.5).double().mean()), "concept_images": xc, "ordinary_images": xo}
