@@ -251,3 +251,43 @@ def test_the_concepts_are_absent_from_mnist_and_present_on_their_examples():
     with pytest.raises(ValueError, match="concept"):
         adapt.score(x[:2], "striped")
 
+
+
+@pytest.mark.slow
+def test_an_adapt_recipe_trains_only_its_adapter_and_saves_it_alone(tmp_path, monkeypatch):
+    """boxed-lora-qk for 3 steps on a small stand-in for the text model: the file holds A and B only."""
+    from diffedu.recipes import save_result, setup, train_recipe
+
+    stand_in = checkpoint.save(tmp_path / "base.safetensors", DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v"))
+    monkeypatch.setenv("DIFFEDU_TEXT_UNET", str(stand_in))
+    res = train_recipe("boxed-lora-qk", 3, progress=False)
+    assert set(n for n, p in res.model.named_parameters() if p.requires_grad) == \
+        {n for n in dict(res.model.named_parameters()) if n.endswith((".A.default", ".B.default"))}
+    path = save_result("boxed-lora-qk", res.ema, tmp_path / "lora.safetensors", {"recipe": "boxed-lora-qk"},
+                       setup("boxed-lora-qk"))
+    header, tensors = checkpoint.read(path)
+    assert header["model"] == "LoRA" and all(k.endswith((".A", ".B")) for k in tensors)
+    assert all(".q." in k or ".k." in k for k in tensors)
+    with pytest.raises(ValueError, match="without state"):
+        train_recipe("boxed-lora-qk", 3, progress=False, state=tmp_path / "s.safetensors")
+
+
+def test_the_shipped_adapters_attach_to_the_shipped_text_model():
+    import diffedu as de
+    from diffedu.pretrained import ASSETS
+
+    names = adapt.shipped_adapters()
+    assert {"boxed-textual-inversion", "boxed-lora-qk", "boxed-lora-qkvo", "dotted-lora-qkvo"} <= set(names)
+    full = (ASSETS / "mnist-text-unet.safetensors").stat().st_size
+    x_T = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    for name in names:
+        m = adapt.attach(name, de.pretrained("mnist-text-unet"))
+        if name.endswith("inversion"):
+            assert m.net.tokenizer.encode("a s* two").max() == len(m.net.config["vocab"]) + 1
+        else:
+            assert (ASSETS / "adapters" / f"{name}.safetensors").stat().st_size <= 0.01 * full   # the issue's target
+        from diffedu.text import PromptGuided
+        out = de.ddim_sample(PromptGuided(m, "a s* two" if name.endswith("inversion") else "two", 3.0), x_T, 3)
+        assert torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="shipped adapter"):
+        adapt.attach("boxed-lora-xyz", de.pretrained("mnist-text-unet"))

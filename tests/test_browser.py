@@ -13,6 +13,7 @@ CASES = [  # notebook, slider label, which slider with that label, drag in px, t
     pytest.param("07_guidance.ipynb", "w", 0, 120, "3.0", id="cfg-scale"),
     pytest.param("08_cifar_dit.ipynb", "w", 0, 120, "3.0", id="cifar-cfg-scale"),  # U-Net and DiT rows together
     pytest.param("09_latent_cascade.ipynb", "s", 0, 120, None, id="augmentation-level"),  # the SR model at level s
+    pytest.param("11_fine_tuning.ipynb", "s_box", 0, -120, "1.0", id="lora-scale"),  # the box LoRA's strength
 ]
 
 
@@ -35,3 +36,22 @@ def test_slider_redraws_its_figure(tmp_path, notebook, label, nth, dx, start):
         if start is not None:  # moved the way it was dragged
             assert (float(after_value) > float(before_value)) == (dx > 0)
         page.screenshot(path=str(tmp_path / f"{notebook}.png"))
+
+
+def test_typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(tmp_path):
+    require_browser()
+    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
+        open_and_run_all(page, base, token, "10_text_conditioning.ipynb", timeout_ms=400_000)
+        box = page.locator(".widget-text:has(> label.widget-label:text-is('prompt')) input").first
+        box.wait_for(timeout=60_000)
+        box.scroll_into_view_if_needed()
+        figure = figure_of(box)
+        before = figure.get_attribute("src")
+        box.fill("a thin slanted two")
+        box.press("Enter")
+        after = wait_for_change(page, figure, before, timeout_s=120)
+        box.fill("a thik two")
+        box.press("Enter")
+        page.get_by_text("unknown word 'thik'").first.wait_for(timeout=30_000)
+        assert figure.get_attribute("src") == after        # a bad prompt leaves the last figure in place
+        page.screenshot(path=str(tmp_path / "prompt-box.png"))

@@ -6,13 +6,35 @@ atomic write) and attached to a base model built like the one it was trained on.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from .. import checkpoint
+from ..pretrained import ASSETS
 from .lora import load_lora_state, lora_state
 from .words import WordEmbedding, add_words, new_words, text_net
 
 LORA, WORDS = "LoRA", "Words"
+ADAPTERS = ASSETS / "adapters"   # shipped adapters: not models of their own, so not in ``pretrained``'s list
+
+
+def shipped_adapters() -> list[str]:
+    return sorted(p.name[: -len(".safetensors")] for p in ADAPTERS.glob("*.safetensors"))
+
+
+def attach(adapter, model, name: str = "default"):
+    """Attach a shipped adapter (by name, e.g. "boxed-lora-qk") or an adapter file to ``model`` — a LoRA as
+    ``name``, or new words; returns the model."""
+    if isinstance(adapter, str) and adapter in shipped_adapters():
+        path = ADAPTERS / f"{adapter}.safetensors"
+    elif isinstance(adapter, (str, Path)) and Path(adapter).suffix == ".safetensors":
+        path = Path(adapter)
+    else:
+        raise ValueError(f"adapter must be a shipped adapter ({', '.join(shipped_adapters()) or 'none'}) or a "
+                         f".safetensors file, got {adapter!r}")
+    kind = checkpoint.read(path)[0]["model"]
+    return load_lora(path, model, name) if kind == LORA else load_words(path, model)
 
 
 def _words_part(model) -> tuple[dict, dict]:
