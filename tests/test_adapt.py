@@ -255,7 +255,7 @@ def test_the_concepts_are_absent_from_mnist_and_present_on_their_examples():
 
 @pytest.mark.slow
 def test_an_adapt_recipe_trains_only_its_adapter_and_saves_it_alone(tmp_path, monkeypatch):
-    """boxed-lora-qk for 3 steps on a small stand-in for the text model: the file holds A and B only."""
+    """boxed-lora-qk for 3 steps on a small stand-in for the text model: the file holds A, B and the identifier."""
     from diffedu.recipes import save_result, setup, train_recipe
 
     stand_in = checkpoint.save(tmp_path / "base.safetensors", DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v"))
@@ -266,8 +266,9 @@ def test_an_adapt_recipe_trains_only_its_adapter_and_saves_it_alone(tmp_path, mo
     path = save_result("boxed-lora-qk", res.ema, tmp_path / "lora.safetensors", {"recipe": "boxed-lora-qk"},
                        setup("boxed-lora-qk"))
     header, tensors = checkpoint.read(path)
-    assert header["model"] == "LoRA" and all(k.endswith((".A", ".B")) for k in tensors)
-    assert all(".q." in k or ".k." in k for k in tensors)
+    assert header["model"] == "LoRA" and header["config"]["words"] == ["[v]"]
+    lora = {k for k in tensors if k != "words.embedding"}
+    assert lora and all(k.endswith((".A", ".B")) and (".q." in k or ".k." in k) for k in lora)
     with pytest.raises(ValueError, match="without state"):
         train_recipe("boxed-lora-qk", 3, progress=False, state=tmp_path / "s.safetensors")
 

@@ -13,7 +13,7 @@ import torch
 from .. import checkpoint
 from ..pretrained import ASSETS
 from .lora import load_lora_state, lora_state
-from .words import WordEmbedding, add_words, new_words, text_net
+from .words import WordEmbedding, add_words, bake_words, new_words, text_net
 
 LORA, WORDS = "LoRA", "Words"
 ADAPTERS = ASSETS / "adapters"   # shipped adapters: not models of their own, so not in ``pretrained``'s list
@@ -41,8 +41,9 @@ def _words_part(model) -> tuple[dict, dict]:
     net = text_net(model)
     if not isinstance(net.text.embed, WordEmbedding):
         return {}, {}
+    words = new_words(model)
     return ({"words.embedding": net.text.embed.new.detach().float()},
-            {"words": new_words(model), "base_vocab": len(net.config["vocab"]) - len(net.text.embed.new)})
+            {"words": words, "base_vocab": net.config["vocab"][:len(net.config["vocab"]) - len(words)]})
 
 
 def save_words(path, model, meta: dict | None = None):
@@ -72,9 +73,15 @@ def _attach_words(model, config: dict, tensors: dict, path) -> None:
     if "words" not in config:
         return
     net = text_net(model)
-    if len(net.config["vocab"]) != config["base_vocab"]:
-        raise ValueError(f"{path}: its words extend a vocabulary of {config['base_vocab']} words, this model has "
-                         f"{len(net.config['vocab'])}")
+    base_vocab = config["base_vocab"]                 # the words of the model it was trained on
+    if net.config["vocab"][:len(base_vocab)] != base_vocab:
+        raise ValueError(f"{path}: its words were trained on a model with another vocabulary "
+                         f"({len(base_vocab)} words: {' '.join(base_vocab[:6])} …)")
+    clash = [w for w in config["words"] if w in net.config["vocab"]]
+    if clash:
+        raise ValueError(f"{path}: the model already has the words {clash} (from another adapter?)")
+    if isinstance(net.text.embed, WordEmbedding):   # words from another adapter: fold them into the table first
+        bake_words(model)
     add_words(model, config["words"], init=tensors["words.embedding"], trainable=False)
 
 

@@ -5,10 +5,12 @@ and LoRA (cross-attention Q, K alone, or Q, K, V, O).
 Each run starts from the shipped text model (``DIFFEDU_TEXT_UNET`` points elsewhere, e.g. for a quick test) and
 saves only what it trained: the new word's embedding, the adapter, or — DreamBooth — the whole denoiser.
 
-Prompts: textual inversion learns "s*" in "a s* two" (the word starts from "digit"); DreamBooth teaches the rare
-identifier "[v]" (a random embedding, kept fixed) in "a [v] two", preserving the prior with the frozen model's
-own samples of "the digit {name}"; a LoRA learns the concept under the examples' ordinary prompts
-("the digit two"): the adapter itself is the concept and its scale the knob.
+Prompts: textual inversion learns "s*" in "a s* two" (the word starts from "digit"); DreamBooth and the LoRAs
+teach a rare identifier ("[v]" for the box, "[w]" for the dot: a new token with a random embedding, kept
+fixed) in "a [v] two", and preserve the prior with the frozen model's own samples of ordinary captions (the
+caption generator's templates, digits and attributes: every kind of prompt the model was trained on). λ = 0
+is the naive fine-tune of the lesson's section 2. LoRA with this objective is how LoRAs for a subject are
+usually trained (DreamBooth-LoRA); only A and B train.
 """
 from __future__ import annotations
 
@@ -17,21 +19,23 @@ import os
 import torch
 
 from .. import adapt, checkpoint
-from ..text.captions import NAMES
+from ..text.captions import NAMES, caption
 from ._setup import Setup
+from .text import SLANTS, STROKES
 
 _BASE = dict(family="adapt", base="mnist-text-unet", resumable=False, batch=16, seed=0, save_dtype="float16", ema_decay=0.98,
              prediction="v", weighting="min-snr")
-_LORA = dict(_BASE, kind="lora", steps=300, lr=3e-3, rank=4)
-_DB = dict(_BASE, kind="dreambooth", steps=300, lr=2e-4, prior_images=100, prior_w=3.0, prior_steps=20)
+_PRIOR = dict(word="[v]", word_seed=0, lam=1.0, prior_images=100, prior_w=3.0, prior_steps=20, p_uncond=0.15)
+_LORA = dict(_BASE, **_PRIOR, kind="lora", steps=300, lr=1e-3, rank=4)
+_DB = dict(_BASE, **_PRIOR, kind="dreambooth", steps=300, lr=1e-4)
 RECIPES = {
     "boxed-textual-inversion": dict(_BASE, kind="textual-inversion", concept="boxed", steps=300, lr=2e-2,
                                     word="s*", init="digit"),
-    "boxed-dreambooth": dict(_DB, concept="boxed", lam=1.0),
+    "boxed-dreambooth": dict(_DB, concept="boxed"),
     "boxed-dreambooth-no-prior": dict(_DB, concept="boxed", lam=0.0),
     "boxed-lora-qk": dict(_LORA, concept="boxed", targets=("q", "k")),
     "boxed-lora-qkvo": dict(_LORA, concept="boxed", targets=("q", "k", "v", "out")),
-    "dotted-lora-qkvo": dict(_LORA, concept="dotted", targets=("q", "k", "v", "out")),
+    "dotted-lora-qkvo": dict(_LORA, concept="dotted", targets=("q", "k", "v", "out"), word="[w]", word_seed=1),
 }
 
 
@@ -49,11 +53,25 @@ def cross_attention_layers(net, kinds) -> list[str]:
 
 
 def prompts_for(r: dict, digits) -> list[str]:
-    if r["kind"] == "textual-inversion":
-        return [f"a {r['word']} {NAMES[int(d)]}" for d in digits]
-    if r["kind"] == "dreambooth":
-        return [f"a [v] {NAMES[int(d)]}" for d in digits]
-    return [f"the digit {NAMES[int(d)]}" for d in digits]
+    """The examples' prompts: "a [v] two" (the recipe's word before the digit's name)."""
+    return [f"a {r['word']} {NAMES[int(d)]}" for d in digits]
+
+
+def prior_prompts(n: int, seed: int) -> list[str]:
+    """n ordinary captions, as the text model was trained on: random digits, attributes, templates."""
+    g = torch.Generator().manual_seed(seed)
+    d, st, sl, k = (torch.randint(0, m, (n,), generator=g).tolist() for m in (10, 3, 4, 1 << 20))
+    return [caption(a, STROKES[b], SLANTS[c], e) for a, b, c, e in zip(d, st, sl, k)]
+
+
+_PRIORS: dict = {}
+
+
+def prior_images(model, key: tuple, prompts: list, w: float, steps: int, seed: int) -> torch.Tensor:
+    """The frozen model's samples of ``prompts``, made once per process (setup runs again when the result is saved)."""
+    if key not in _PRIORS:
+        _PRIORS[key] = adapt.class_prior(model, prompts, w, steps, seed)
+    return _PRIORS[key]
 
 
 def setup(name: str, r: dict) -> Setup:
@@ -63,17 +81,19 @@ def setup(name: str, r: dict) -> Setup:
     if r["kind"] == "textual-inversion":
         adapt.add_words(model, [r["word"]], init=r["init"])
         adapt.freeze_all_but_words(model)
-    elif r["kind"] == "dreambooth":
-        adapt.add_words(model, ["[v]"], trainable=False, seed=r["seed"])
-        net.requires_grad_(True)
-        net.text.requires_grad_(False)                     # the text encoder stays the CLIP's
-    else:
-        adapt.add_lora(net, cross_attention_layers(net, r["targets"]), r["rank"], seed=r["seed"])
+    else:                                                  # the identifier: random, fixed
+        adapt.add_words(model, [r["word"]], trainable=False, seed=r["word_seed"])
+        if r["kind"] == "dreambooth":
+            net.requires_grad_(True)
+            net.text.requires_grad_(False)                 # the text encoder stays the CLIP's
+        else:
+            adapt.add_lora(net, cross_attention_layers(net, r["targets"]), r["rank"], seed=r["seed"])
     tokens = net.tokenizer.encode(prompts_for(r, digits))
     prior = prior_tokens = None
-    if r["kind"] == "dreambooth" and r["lam"] > 0:
-        names = [f"the digit {NAMES[i % 10]}" for i in range(r["prior_images"])]
-        prior = adapt.class_prior(model, names, r["prior_w"], r["prior_steps"], seed=r["seed"] + 1)
+    if r.get("lam", 0) > 0:
+        names = prior_prompts(r["prior_images"], r["seed"] + 1)
+        key = (os.environ.get("DIFFEDU_TEXT_UNET") or r["base"], r["prior_images"], r["prior_w"], r["prior_steps"])
+        prior = prior_images(model, key, names, r["prior_w"], r["prior_steps"], r["seed"] + 1)
         prior_tokens = net.tokenizer.encode(names)
     n = len(x)
 
@@ -88,7 +108,12 @@ def setup(name: str, r: dict) -> Setup:
         kw = dict(prediction=r["prediction"], weighting=r["weighting"], generator=g)
         if len(batch) == 2:
             return adapt.prior_preservation_loss(m, batch[0], batch[1], None, None, process, 0.0, **kw)
-        return adapt.prior_preservation_loss(m, *batch, process, r["lam"], **kw)
+        xb, yb, xp, yp = batch
+        # the empty prompt too (as the text model was trained): classifier-free guidance extrapolates from the
+        # unconditional output, and a fine-tune that never sees the empty prompt lets it drift
+        drop = (torch.rand(yp.shape[0], generator=g) < r["p_uncond"]).to(yp.device)
+        yp = torch.where(drop[:, None], m.empty_prompt(yp.shape[0], yp.device), yp)
+        return adapt.prior_preservation_loss(m, xb, yb, xp, yp, process, r["lam"], **kw)
 
     def save(path, trained, meta, dtype):
         if r["kind"] == "textual-inversion":
