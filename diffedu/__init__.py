@@ -12,6 +12,8 @@ timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
     flow                     flow matching / rectified flow (Euler and Heun on the velocity ODE, reflow)
     latent, cascade          scaling up resolution: latent diffusion (an autoencoder carried by the model) and
                              cascades (a base model, super-resolution with conditioning augmentation)
+    text, adapt              prompts (captions, a small CLIP, prompt and CLIP guidance) and teaching a trained
+                             text model a new concept (textual inversion, DreamBooth, LoRA)
 """
 from . import checkpoint, forward, losses, metrics, processes, schedules, toy
 from . import cascade, consistency, distill, flow, latent
