@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/text.py --part latency      # lesson 10: prompt box, 10 digits per prompt
     .venv/bin/python benchmarks/text.py --part adapt        # lesson 11: the four methods' table
 
-prompts: 1,000 prompts (100 per digit; templates of the captions with and without attributes) at w = 3, DDIM-50,
+prompts: 1,000 prompts (100 per digit; templates of the captions with and without attributes) at w = 3, DDIM-25,
 scored by the course classifier (digit) and the caption measurements (stroke, slant); then the held-out
 (digit, attribute) pairs against seen pairs with the same attribute, 100 samples each.
 latency: the prompt box's work for one Enter (10 digits, DDIM-10, CFG in one batch), median of 5, after one warm-up.
@@ -26,7 +26,7 @@ from diffedu.text.captions import NAMES
 from diffedu.widgets.text import sample_prompts
 
 
-def prompts_part(model, clf, n_per_digit=100, steps=50, w=3.0):
+def prompts_part(model, clf, n_per_digit=100, steps=25, w=3.0):
     templates = ["the digit {name}", "{name}", "a thick {name}", "a thin {name}", "a slanted {name}",
                  "a {name}, leaning left", "{digit}, upright", "the number {digit}", "a bold {name}", "a fine {name}"]
     prompts = [templates[k % len(templates)].format(name=NAMES[d], digit=d) for d in range(10)
@@ -59,11 +59,13 @@ def latency_part(model, steps=10, w=3.0, repeats=5):
             "threads": torch.get_num_threads()}
 
 
-def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0):
+def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0, only=None):
     ordinary = [ORDINARY[i % len(ORDINARY)].format(name=NAMES[i % 10]) for i in range(n_o)]
     rows = {}
 
     def row(name, model, word, concept="boxed", path=None, trained=None):
+        if only and name not in only:
+            return
         prompts = [f"a {word} {NAMES[i % 10]}" if word else f"the digit {NAMES[i % 10]}" for i in range(n_c)]
         t0 = time.time()
         r = {k: v for k, v in measure(model, concept, prompts, ordinary, clf, w, steps).items()
@@ -85,8 +87,8 @@ def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0):
         trained=ti.net.text.embed.new.numel())
     for name in ("boxed-lora-qk", "boxed-lora-qkvo", "dotted-lora-qkvo"):
         m = adapt.attach(name, fresh())
-        row(name, m, None, concept=name.split("-")[0], path=adapt.files.ADAPTERS / f"{name}.safetensors",
-            trained=adapt.count(m.net))
+        row(name, m, adapt.new_words(m)[0], concept=name.split("-")[0],
+            path=adapt.files.ADAPTERS / f"{name}.safetensors", trained=adapt.count(m.net))
     return rows
 
 
@@ -94,10 +96,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["prompts", "latency", "adapt"], required=True)
     p.add_argument("--out", default=None, help="write the figures as JSON here")
+    p.add_argument("--only", default=None, help="adapt: only these rows (comma-separated names)")
     a = p.parse_args()
     base, clf = de.pretrained("mnist-text-unet"), de.pretrained("mnist-classifier")
     result = {"prompts": lambda: prompts_part(base, clf), "latency": lambda: latency_part(base),
-              "adapt": lambda: adapt_part(base, clf)}[a.part]()
+              "adapt": lambda: adapt_part(base, clf, only=a.only and a.only.split(","))}[a.part]()
     print(json.dumps(result, indent=1))
     if a.out:
         with open(a.out, "w") as f:

@@ -19,7 +19,7 @@ import os
 import torch
 
 from .. import adapt, checkpoint
-from ..text.captions import NAMES, caption
+from ..text.captions import NAMES, SYNONYMS, caption
 from ._setup import Setup
 from .text import SLANTS, STROKES
 
@@ -58,10 +58,14 @@ def prompts_for(r: dict, digits) -> list[str]:
 
 
 def prior_prompts(n: int, seed: int) -> list[str]:
-    """n ordinary captions, as the text model was trained on: random digits, attributes, templates."""
+    """n prompts for the prior images: every other one DreamBooth's class prompt — the examples' template
+    without the identifier, "a two" or with an ordinary word in its place, "a thick two" — the rest ordinary
+    captions as the text model was trained on (random digits, attributes, templates)."""
     g = torch.Generator().manual_seed(seed)
     d, st, sl, k = (torch.randint(0, m, (n,), generator=g).tolist() for m in (10, 3, 4, 1 << 20))
-    return [caption(a, STROKES[b], SLANTS[c], e) for a, b, c, e in zip(d, st, sl, k)]
+    words = [""] + [f"{w} " for group in SYNONYMS.values() for w in group]
+    return [f"a {words[e % len(words)]}{NAMES[a]}".replace("a i", "an i").replace("a e", "an e") if i % 2 == 0
+            else caption(a, STROKES[b], SLANTS[c], e) for i, (a, b, c, e) in enumerate(zip(d, st, sl, k))]
 
 
 _PRIORS: dict = {}
