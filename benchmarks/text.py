@@ -20,7 +20,7 @@ import torch
 
 import diffedu as de
 from diffedu import adapt, text
-from diffedu.adapt.evaluate import ORDINARY, measure
+from diffedu.adapt.evaluate import concept_prompts, measure, ordinary_prompts
 from diffedu.pretrained import ASSETS
 from diffedu.text.captions import NAMES
 from diffedu.widgets.text import sample_prompts
@@ -60,13 +60,13 @@ def latency_part(model, steps=10, w=3.0, repeats=5):
 
 
 def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0, only=None):
-    ordinary = [ORDINARY[i % len(ORDINARY)].format(name=NAMES[i % 10]) for i in range(n_o)]
+    ordinary = ordinary_prompts(n_o)
     rows = {}
 
     def row(name, model, word, concept="boxed", path=None, trained=None):
         if only and name not in only:
             return
-        prompts = [f"a {word} {NAMES[i % 10]}" if word else f"the digit {NAMES[i % 10]}" for i in range(n_c)]
+        prompts = concept_prompts(word, n_c)
         t0 = time.time()
         r = {k: v for k, v in measure(model, concept, prompts, ordinary, clf, w, steps).items()
              if not k.endswith("images")}
@@ -83,12 +83,12 @@ def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0, only=None):
     for name, word in (("boxed-dreambooth-no-prior", "[v]"), ("boxed-dreambooth", "[v]")):
         row(name, de.pretrained(name), word, path=ASSETS / f"{name}.safetensors", trained=n_denoiser)
     ti = adapt.attach("boxed-textual-inversion", fresh())
-    row("boxed-textual-inversion", ti, "s*", path=adapt.files.ADAPTERS / "boxed-textual-inversion.safetensors",
+    row("boxed-textual-inversion", ti, "s*", path=adapt.adapter_path("boxed-textual-inversion"),
         trained=ti.net.text.embed.new.numel())
     for name in ("boxed-lora-qk", "boxed-lora-qkvo", "dotted-lora-qkvo"):
         m = adapt.attach(name, fresh())
         row(name, m, adapt.new_words(m)[0], concept=name.split("-")[0],
-            path=adapt.files.ADAPTERS / f"{name}.safetensors", trained=adapt.count(m.net))
+            path=adapt.adapter_path(name), trained=adapt.count(m.net))
     return rows
 
 

@@ -8,10 +8,10 @@
 """
 from .concepts import draw, examples, score
 from .dreambooth import class_prior, prior_preservation_loss
-from .files import attach, load_lora, load_words, save_lora, save_words, shipped_adapters
+from .files import adapter_path, attach, load_lora, load_words, save_lora, save_words, shipped_adapters
 from .lora import LoRALayer, add_lora, count, lora_layers, merge, set_scale, unmerge
 from .words import WordEmbedding, add_words, bake_words, freeze_all_but_words, new_words
 
-__all__ = ["draw", "examples", "score", "class_prior", "prior_preservation_loss", "attach", "shipped_adapters", "load_lora", "load_words",
+__all__ = ["draw", "examples", "score", "class_prior", "prior_preservation_loss", "adapter_path", "attach", "shipped_adapters", "load_lora", "load_words",
            "save_lora", "save_words", "LoRALayer", "add_lora", "count", "lora_layers", "merge", "set_scale",
            "unmerge", "WordEmbedding", "add_words", "bake_words", "freeze_all_but_words", "new_words"]

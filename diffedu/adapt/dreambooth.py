@@ -30,12 +30,8 @@ def prior_preservation_loss(net, x: torch.Tensor, prompts: torch.Tensor, x_prior
     return subject + lam * diffusion_loss(net, x_prior, process, generator=generator, y=prior_prompts, **loss_kw)
 
 
-@torch.no_grad()
 def class_prior(model, prompts: list, w: float = 3.0, steps: int = 20, seed: int = 0) -> torch.Tensor:
     """The frozen model's own samples, one per prompt (DDIM, classifier-free guidance w): DreamBooth's x_pr."""
-    from ..samplers import ddim_sample
-    from ..text.guidance import PromptGuided
+    from .evaluate import sample
 
-    g = torch.Generator().manual_seed(seed)
-    x_T = torch.randn(len(prompts), *model.sample_shape, generator=g)
-    return ddim_sample(PromptGuided(model, list(prompts), w), x_T.to(model.device), steps, clip_x0=1.0).cpu()
+    return sample(model, list(prompts), w, steps, seed)

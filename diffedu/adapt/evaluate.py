@@ -15,10 +15,22 @@ import torch
 
 from ..samplers import ddim_sample
 from ..text.guidance import PromptGuided
+from ..text.captions import NAMES
 from ..text.scores import prompt_agreement, summary
 from .concepts import erase, score
 
 ORDINARY = ("the digit {name}", "a thick {name}", "a thin {name}", "a slanted {name}")
+
+
+def concept_prompts(word: str | None, n: int) -> list[str]:
+    """n prompts asking for the concept on every digit in turn: "a [v] zero", … ("the digit zero", … for None,
+    a model without a word for it)."""
+    return [f"a {word} {NAMES[i % 10]}" if word else f"the digit {NAMES[i % 10]}" for i in range(n)]
+
+
+def ordinary_prompts(n: int) -> list[str]:
+    """n prompts that do not ask for it: the ``ORDINARY`` templates and the digits in turn."""
+    return [ORDINARY[i % len(ORDINARY)].format(name=NAMES[i % 10]) for i in range(n)]
 
 
 @torch.no_grad()

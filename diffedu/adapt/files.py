@@ -23,16 +23,20 @@ def shipped_adapters() -> list[str]:
     return sorted(p.name[: -len(".safetensors")] for p in ADAPTERS.glob("*.safetensors"))
 
 
+def adapter_path(adapter) -> Path:
+    """The file of a shipped adapter (by name, e.g. "boxed-lora-qk"), or ``adapter`` itself if it is a file."""
+    if isinstance(adapter, str) and adapter in shipped_adapters():
+        return ADAPTERS / f"{adapter}.safetensors"
+    if isinstance(adapter, (str, Path)) and Path(adapter).suffix == ".safetensors":
+        return Path(adapter)
+    raise ValueError(f"adapter must be a shipped adapter ({', '.join(shipped_adapters()) or 'none'}) or a "
+                     f".safetensors file, got {adapter!r}")
+
+
 def attach(adapter, model, name: str = "default"):
     """Attach a shipped adapter (by name, e.g. "boxed-lora-qk") or an adapter file to ``model`` — a LoRA as
     ``name``, or new words; returns the model."""
-    if isinstance(adapter, str) and adapter in shipped_adapters():
-        path = ADAPTERS / f"{adapter}.safetensors"
-    elif isinstance(adapter, (str, Path)) and Path(adapter).suffix == ".safetensors":
-        path = Path(adapter)
-    else:
-        raise ValueError(f"adapter must be a shipped adapter ({', '.join(shipped_adapters()) or 'none'}) or a "
-                         f".safetensors file, got {adapter!r}")
+    path = adapter_path(adapter)
     kind = checkpoint.read(path)[0]["model"]
     return load_lora(path, model, name) if kind == LORA else load_words(path, model)
 

@@ -57,18 +57,19 @@ def _init_result(name: str, s, init_from) -> TrainResult:
 
 
 def train_recipe(name: str, steps: int | None = None, progress: bool = True, device: str | None = None, *,
-                 state=None, checkpoint_every: int = 250, init_from=None, **overrides) -> TrainResult:
+                 state=None, checkpoint_every: int = 250, init_from=None, prepared=None, **overrides) -> TrainResult:
     """Train recipe ``name`` (``steps`` overrides its count) and return the ``TrainResult``.
 
     state:     a training-state file, written every ``checkpoint_every`` steps and at the end; if it exists the
                run resumes from it (it must come from the same recipe) and repeats the uninterrupted run exactly.
     init_from: start from these weights with a fresh AdamW and a new warm-up + cosine cycle (``lr=`` overrides).
+    prepared:  ``setup(name)``, already made (the command line keeps it to save the result with).
     """
     r = _recipe(name)
     if not r.get("resumable", True) and (state is not None or init_from is not None):
         raise ValueError(f"recipe {name!r} trains in minutes from a shipped model and saves only what it trained: "
                          "run it without state/init_from")
-    s = setup(name)
+    s = prepared if prepared is not None else setup(name)
     total = steps or r["steps"]
     result, start = None, 0
     if state is not None and checkpoint.path_of(state).exists():

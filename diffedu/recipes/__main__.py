@@ -49,8 +49,9 @@ def main(argv=None) -> None:
     if a.compile:
         kw["compile_mode"] = a.compile
     t0 = time.time()
+    s = setup(a.name)  # once: trained below, and read again to save the result
     try:
-        res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, **kw)
+        res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, prepared=s, **kw)
     except ValueError as e:
         p.error(str(e))
     if torch.distributed.is_available() and torch.distributed.is_initialized():  # under torchrun
@@ -65,7 +66,6 @@ def main(argv=None) -> None:
             **({"lr_run": a.lr} if a.lr else {}), "seconds": round(time.time() - t0, 1), "device": res.device,
             "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
-    s = setup(a.name)
     if r["kind"] in ("classifier", "noisy-classifier"):
         meta["test_accuracy"] = metrics.classifier_accuracy(res.ema, process=s.process, data=r["data"])
     describe = getattr(FAMILIES[r["family"]], "describe", None)

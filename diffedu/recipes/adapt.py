@@ -68,16 +68,6 @@ def prior_prompts(n: int, seed: int) -> list[str]:
             else caption(a, STROKES[b], SLANTS[c], e) for i, (a, b, c, e) in enumerate(zip(d, st, sl, k))]
 
 
-_PRIORS: dict = {}
-
-
-def prior_images(model, key: tuple, prompts: list, w: float, steps: int, seed: int) -> torch.Tensor:
-    """The frozen model's samples of ``prompts``, made once per process (setup runs again when the result is saved)."""
-    if key not in _PRIORS:
-        _PRIORS[key] = adapt.class_prior(model, prompts, w, steps, seed)
-    return _PRIORS[key]
-
-
 def setup(name: str, r: dict) -> Setup:
     model = base_model(r["base"])
     net, process = model.net, model.process
@@ -96,8 +86,7 @@ def setup(name: str, r: dict) -> Setup:
     prior = prior_tokens = None
     if r.get("lam", 0) > 0:
         names = prior_prompts(r["prior_images"], r["seed"] + 1)
-        key = (os.environ.get("DIFFEDU_TEXT_UNET") or r["base"], r["prior_images"], r["prior_w"], r["prior_steps"])
-        prior = prior_images(model, key, names, r["prior_w"], r["prior_steps"], r["seed"] + 1)
+        prior = adapt.class_prior(model, names, r["prior_w"], r["prior_steps"], r["seed"] + 1)
         prior_tokens = net.tokenizer.encode(names)
     n = len(x)
 
