@@ -26,6 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from . import processes as P
+from .consistency import ConsistencyModel
 from .latent import LatentDiffusionModel
 from .model import DiffusionModel
 from .models.registry import build
@@ -87,6 +88,12 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
 
     ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction."""
     tensors, extra_header = {}, {}
+    if isinstance(net, ConsistencyModel):  # f_θ around a diffusion model: that model, and the two numbers
+        if not isinstance(net.net, DiffusionModel):
+            raise ValueError("only a ConsistencyModel around a DiffusionModel (F = its x̂_0) can be saved")
+        extra_header["consistency"] = {"t_min": net.t_min, "sigma_data": net.sigma_data}
+        meta = {**net.meta, **(meta or {})}
+        net = net.net
     if isinstance(net, LatentDiffusionModel):  # the autoencoder travels with the latent model
         ae = net.autoencoder
         extra_header["autoencoder"] = {"model": type(ae).__name__, "config": ae.config, "scale": net.scale}
@@ -184,7 +191,11 @@ def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.fl
             net.process = process
         return net
     args = (net, process, header["prediction"], header.get("num_classes"), header["meta"])
-    ae = header.get("autoencoder")
+    ae, cm = header.get("autoencoder"), header.get("consistency")
+    if cm is not None:
+        if not isinstance(cm, dict) or not {"t_min", "sigma_data"} <= set(cm):
+            raise ValueError(f"{p}: metadata field 'consistency' must hold t_min and sigma_data, got {cm!r}")
+        return ConsistencyModel(DiffusionModel(*args), process, cm["t_min"], cm["sigma_data"], args[3], args[4])
     if ae is None:
         return DiffusionModel(*args)
     if not isinstance(ae, dict) or not {"model", "config", "scale"} <= set(ae):

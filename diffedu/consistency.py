@@ -12,6 +12,11 @@ where σ̄_t = σ_t/α_t is the process's noise level on the data's scale (x_t/�
 difference σ̄_t − σ̄_min is exactly 0, so c_skip = 1 and c_out = 0 in floating point, not just in the
 limit. c_in(t) = 1/√(α_t² σ_d² + σ_t²) scales the input to unit variance (Karras et al. 2022).
 
+Distilling from a teacher, F can start as the teacher itself (Luo et al. 2023, latent consistency models): give
+a diffedu ``Model`` as ``net`` and f_θ(x, t) = c_skip(t) x + (1 − c_skip(t)) x̂_0^θ(x, t), where x̂_0^θ is that
+model's own x_0 estimate (its process and parameterisation, no c_in). The boundary condition holds as before,
+and the student starts out as the teacher's one-step x̂_0. ``sigma_data`` then sets how fast the skip fades.
+
 f is an estimate of x_0, so a ``ConsistencyModel`` is a diffedu ``Model`` with prediction "x0": DDIM or the
 PF-ODE samplers take it too, and ``consistency_sample`` runs the paper's multistep sampler (Algorithm 1).
 
@@ -38,7 +43,8 @@ SOLVERS = ("euler", "heun", "ddim")
 class ConsistencyModel(Model):
     """f_θ(x, t) = c_skip(t) x + c_out(t) F_θ(c_in(t) x, t), with f(x, t_min) = x exactly (module docstring).
 
-    net:         F_θ, called as ``net(c_in x, process.net_time(t))`` (or with labels, as ``DiffusionModel``).
+    net:         F_θ, called as ``net(c_in x, process.net_time(t))`` (or with labels, as ``DiffusionModel``);
+                 or a diffedu ``Model`` on the same process, whose x̂_0 is used (module docstring).
     process:     a continuous ``diffedu.processes`` process; t in its units (σ for ``VE``).
     t_min:       the boundary time ε of the paper (0.002 for VE on data in [−1, 1]); 0 < t_min < t_max.
     sigma_data:  σ_d, the data's standard deviation (0.5 in the paper).
@@ -48,13 +54,15 @@ class ConsistencyModel(Model):
     prediction = "x0"
 
     def __init__(self, net, process: Process, t_min: float, sigma_data: float = 0.5,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, meta: dict | None = None):
         if not isinstance(process, Process) or process.discrete:
             raise ValueError("process must be a continuous diffedu.processes process (VE, VPSDE, CosineVP, Linear, "
                              f"VESDE), got {type(process).__name__}")
         self.t_min = check_real("t_min", t_min, low=0, high=float(process.t_max), low_open=True, high_open=True)
         self.sigma_data = check_real("sigma_data", sigma_data, low=0, low_open=True)
-        self.net, self.process, self.num_classes = net, process, num_classes
+        if isinstance(net, Model) and net.process != process:
+            raise ValueError(f"net is a model on {net.process.spec()}, not on the consistency model's {process.spec()}")
+        self.net, self.process, self.num_classes, self.meta = net, process, num_classes, dict(meta or {})
 
     def noise_level(self, t) -> torch.Tensor:
         """σ̄_t = σ_t / α_t (float64)."""
@@ -78,6 +86,9 @@ class ConsistencyModel(Model):
     def output(self, x, t, labels=None):
         t = self.process.time_tensor(t, x.shape[0], x.device)
         c_skip, c_out, c_in = (column(c, x) for c in self.coefficients(t))
+        if isinstance(self.net, Model):       # F is a diffusion model's x̂_0: f = c_skip x + (1 − c_skip) x̂_0
+            inner = self.net if labels is None else self.net.given(labels)
+            return c_skip * x + (1 - c_skip) * inner.x0(x, t)
         p = next(self.net.parameters(), None) if isinstance(self.net, torch.nn.Module) else None
         xin = (c_in * x) if p is None else (c_in * x).to(p.dtype)
         tin = self.process.net_time(t)
@@ -98,7 +109,8 @@ class ConsistencyModel(Model):
 
 
 def _module(m) -> torch.nn.Module:
-    m = getattr(m, "net", m)
+    while not isinstance(m, torch.nn.Module) and hasattr(m, "net"):   # a model, or a model inside a model
+        m = m.net
     if not isinstance(m, torch.nn.Module):
         raise ValueError(f"expected a torch.nn.Module or a model with a .net module, got {type(m).__name__}")
     return m

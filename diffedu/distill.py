@@ -24,9 +24,9 @@ import copy
 
 import torch
 
-from ._checks import check_batched
+from ._checks import check_batched, check_real
 from ._random import randint, randn
-from .model import DiffusionModel, Model
+from .model import DiffusionModel, FunctionModel, Model, takes_guidance
 from .processes import column
 from .samplers._common import check_model, grid_of
 
@@ -129,7 +129,7 @@ def distill_round(teacher: Model, batches, grid, *, steps: int, student: Diffusi
     if isinstance(teacher, DiffusionModel):                       # a frozen copy on the training device
         teacher = DiffusionModel(copy.deepcopy(teacher.net).to(dev).eval().requires_grad_(False), teacher.process,
                                  teacher.prediction, teacher.num_classes, teacher.meta)
-    net = copy.deepcopy(student.net)
+    net = copy.deepcopy(student.net).train().requires_grad_(True)  # a returned student is frozen EMA weights
 
     def loss_fn(m, batch, gen):
         x0, y = batch if y_in_batch else (batch, None)
@@ -160,4 +160,34 @@ def guided_target(teacher: Model, x: torch.Tensor, t, y, w) -> torch.Tensor:
     return torch.lerp(uncond, cond, column(w, x))   # lerp(∅, y, w) is exact at w = 0 and 1
 
 
-__all__ = ["ddim_to", "distill_target", "distill_loss", "distill_round", "guided_target"]
+def guided_distill_loss(student: Model, teacher: Model, x0: torch.Tensor, y: torch.Tensor, *, w_max: float = 6.0,
+                        generator=None) -> torch.Tensor:
+    """Stage 1 of guided distillation (Meng et al. 2023) on the batch (x0, y): a student whose network takes w
+    (``models.UNet(guidance=True)``) learns, in ONE pass, the guided teacher's x̂_0 at that w (two passes).
+
+    Each sample draws w ~ U[0, w_max] and t ~ U(t_clean, t_max]; the loss is
+    mean_b max(SNR_t, 1) · mean_d (x̂_0^student(z_t; y, w) − x̂_0^teacher(z_t; y, w))², the truncated-SNR
+    weight of ``distill_loss``. ``student.given(y, w)`` then samples with any sampler at one pass a step.
+    """
+    check_batched("x0", x0)
+    process = check_model(teacher)
+    if student.process != process:
+        raise ValueError(f"the student's process {student.process.spec()} differs from the teacher's {process.spec()}")
+    if not takes_guidance(student):
+        raise ValueError("student must take w as an input (a network built with guidance=True)")
+    w_max = check_real("w_max", w_max, low=0, low_open=True)
+    B, dev = x0.shape[0], x0.device
+    gdev = generator.device if generator is not None else dev
+    u = torch.rand((2, B), generator=generator, dtype=torch.float64, device=gdev).to(dev)
+    t = process.t_max - u[0] * (process.t_max - process.t_clean)            # (t_clean, t_max]
+    w = u[1] * w_max                                                        # [0, w_max)
+    z_t = process.sample(x0, t, randn(x0.shape, x0, generator))
+    target = guided_target(teacher, z_t, t, y, w)
+    per_sample_w = FunctionModel(lambda x, tt: student.output(x, tt, y, w=w), process, student.prediction)
+    x0_hat = per_sample_w.x0(z_t, t)                                        # one pass, each sample its own w
+    a, s = process.alpha_sigma(t)
+    weight = ((a / s) ** 2).clamp(min=1.0).to(x0.dtype)
+    return (weight * ((target - x0_hat) ** 2).flatten(1).mean(1)).mean()
+
+
+__all__ = ["ddim_to", "distill_target", "distill_loss", "distill_round", "guided_target", "guided_distill_loss"]

@@ -117,6 +117,15 @@ def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
     return float(torch.stack(out).mean())
 
 
+def digit_scores(classifier, images: torch.Tensor, labels: torch.Tensor, reference: torch.Tensor) -> dict:
+    """What the course reports for a set of generated digits: accuracy (does the independent classifier read the
+    requested label?), the Fréchet distance of its features to ``reference`` (features of real digits,
+    ``classifier_outputs(classifier, real)[1]``) and the within-class diversity."""
+    preds, feats = classifier_outputs(classifier, images)
+    return {"accuracy": float((preds == labels.cpu()).double().mean()),
+            "frechet": frechet_distance(feats, reference), "diversity": feature_diversity(feats, labels.cpu())}
+
+
 @torch.no_grad()
 def classifier_accuracy(classifier, t=None, n: int | None = None, process=None, data: str = "mnist") -> float:
     """Test accuracy (first ``n`` test images of ``data``: "mnist" or "cifar10") of a clean classifier, or of

@@ -165,11 +165,17 @@ def _labels(y, n: int, num_classes: int, device) -> torch.Tensor:
     return y
 
 
+def takes_guidance(model) -> bool:
+    """Whether the model's network takes the guidance scale w as an input (a guidance-distilled student)."""
+    return bool(getattr(getattr(model, "net", None), "config", {}).get("guidance"))
+
+
 class Guided(Model):
     """Classifier-free guidance: out = out_∅ + w (out_y − out_∅), one batched network pass ([x, x], [y, ∅]).
 
     The combination is affine in the prediction, so guiding ε, x̂_0 or v gives the same sampler step.
     w = 0 is the unconditional model and w = 1 the conditional one, exactly (one pass each).
+    A guidance-distilled student (a network with a w input, ``distill.guided_target``) takes w instead: one pass.
     """
 
     def __init__(self, model: DiffusionModel, y, w: float = 1.0):
@@ -182,6 +188,8 @@ class Guided(Model):
         m, B = self.model, x.shape[0]
         y = _labels(self.y, B, m.num_classes, x.device)
         null = torch.full_like(y, m.num_classes)
+        if takes_guidance(m):
+            return m.output(x, t, y, w=torch.full((B,), self.w, dtype=torch.float64, device=x.device))
         if self.w in (0.0, 1.0):
             return m.output(x, t, y if self.w == 1.0 else null)
         out = m.output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null]))

@@ -8,7 +8,8 @@ import torch
 
 import diffedu as de
 from diffedu import processes as P
-from diffedu.model import PREDICTIONS, FunctionModel
+from diffedu.consistency import ConsistencyModel, consistency_sample
+from diffedu.model import PREDICTIONS, FunctionModel, takes_guidance
 from diffedu.samplers import (annealed_langevin, ddim_sample, ddpm_sample, langevin, probability_flow_ode,
                               reverse_sde_sample)
 
@@ -137,7 +138,12 @@ def test_the_discrete_samplers_take_the_shipped_network_with_no_schedule_passed(
 def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
     m = de.pretrained(name)
     assert m.meta.get("recipe") == name
-    if isinstance(m, de.DiffusionModel):
+    if isinstance(m, ConsistencyModel):  # f_θ around a diffusion model (lesson 12): one and two steps
+        x = m.process.prior((2, 1, 28, 28), torch.Generator().manual_seed(0))
+        for k in (1, 2):
+            assert torch.isfinite(consistency_sample(m.given(torch.tensor([3, 7])), x, k)).all()
+        assert torch.equal(m.given(torch.tensor([3, 7])).x0(x, m.t_min), x)
+    elif isinstance(m, de.DiffusionModel):
         assert m.prediction in PREDICTIONS and isinstance(m.process, P.Process)
         c = m.net.config  # 2-D points, or images of the network's own size and channels
         shape = (8, 2) if c.get("dim") == 2 else (2, c.get("in_channels", 1), c.get("image_size", 28),
@@ -146,6 +152,8 @@ def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
         if "cond_channels" in c:  # a cascade's super-resolution stage: bound to low-resolution images first
             from diffedu.cascade import SuperResolution
             m = SuperResolution(m, torch.zeros(2, c["cond_channels"], c["image_size"] // 2, c["image_size"] // 2), 0.1)
+        if takes_guidance(m):  # a guidance-distilled student takes w: bound to labels and a scale first
+            m = m.given(torch.tensor([3, 7]), 3.0)
         sampler = annealed_langevin if isinstance(m.process, P.VE) else ddim_sample
         kw = dict(step_size=1e-4, steps_per_level=2) if sampler is annealed_langevin else {}
         assert torch.isfinite(sampler(m, x, 3, **kw)).all()

@@ -122,6 +122,10 @@ def test_distillation_loss_decreases_in_a_short_training_run():
                                    device="cpu")
     assert len(grid2) == 3 and all(torch.equal(a, b) for a, b in zip(before, student.net.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(before, out2.net.parameters()))
+    # rounds chain: a returned student (frozen EMA weights) is the next round's student and teacher
+    out3, grid3, _ = distill_round(out, de.tensor_batches(data, 64), grid, steps=3, student=out, progress=False,
+                                   device="cpu")
+    assert len(grid3) == 3 and any(not torch.equal(a, b) for a, b in zip(out.net.parameters(), out3.net.parameters()))
 
 
 class _CondNet(torch.nn.Module):

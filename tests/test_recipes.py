@@ -1,5 +1,6 @@
 """The recipe command's continuation path: ``--init-from`` starts from saved weights, and refuses others."""
 import pytest
+import torch
 
 from diffedu.pretrained import asset_path
 from diffedu.recipes import train_recipe
@@ -43,3 +44,28 @@ def test_mnist_flow_is_the_unet_recipe_on_the_straight_path_predicting_the_veloc
     assert m.process == de.Linear() and m.prediction == "velocity" and m.num_classes == 10
     out = de.euler_sample(m.given(torch.tensor([3, 7]), 3.0), torch.randn(2, 1, 28, 28), 2)
     assert out.shape == (2, 1, 28, 28) and torch.isfinite(out).all()
+
+
+def test_the_distillation_recipes_start_as_their_teacher_and_save_what_lesson_12_loads(tmp_path):
+    import diffedu as de
+    from diffedu.consistency import ConsistencyModel
+    from diffedu.model import takes_guidance
+    from diffedu.recipes import RECIPES, save_result, setup
+
+    teacher = de.pretrained("mnist-flow")
+    x, y = torch.randn(2, 1, 28, 28), torch.tensor([4, 9])
+    for name in ("mnist-pd-8", "mnist-flow-guided", "mnist-cd"):
+        s = setup(name)
+        assert s.process == teacher.process and s.prediction == teacher.prediction == "velocity"
+        student = de.DiffusionModel(s.net.eval(), s.process, s.prediction, s.num_classes)
+        with torch.no_grad():  # the student's first forward pass is the conditional teacher's, w or not
+            out = student.given(y, 2.5 if takes_guidance(student) else 1.0).velocity(x, 0.7)
+            assert torch.allclose(out, teacher.given(y).velocity(x, 0.7), atol=1e-5)
+        assert takes_guidance(student) == (name == "mnist-flow-guided")
+        loss = s.loss(s.net.train(), (x, y), torch.Generator().manual_seed(0))
+        assert loss.ndim == 0 and torch.isfinite(loss) and loss.requires_grad
+    path = save_result("mnist-cd", s.net, tmp_path / "cd.safetensors", {"recipe": "mnist-cd"}, s)
+    cm = de.checkpoint.load(path)
+    r = RECIPES["mnist-cd"]
+    assert isinstance(cm, ConsistencyModel) and (cm.t_min, cm.sigma_data) == (r["t_min"], r["sigma_data"])
+    assert RECIPES["mnist-pd-4"]["teacher"] == "mnist-pd-8" and RECIPES["mnist-pd-1"]["teacher_steps"] == 2

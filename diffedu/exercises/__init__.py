@@ -1,6 +1,7 @@
 """Exercise checkers: ``check_xxx(my_function)`` says whether it matches the reference and, if not, why."""
 from ._check import CheckResult, run_check
 from .forward import check_ddpm_step_mean, check_posterior, check_q_sample, check_timestep_embedding
+from .distill import check_consistency_boundary, check_distill_target
 from .dit import check_adaln, check_patchify, check_unpatchify
 from .families import check_coupling, check_generator_loss, check_reparameterize, check_vae_kl
 from .flow import check_euler_step, check_flow_target
@@ -16,4 +17,5 @@ __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "che
            "check_pf_ode_drift", "check_cfg", "check_resblock", "check_level_shapes", "check_patchify", "check_unpatchify",
            "check_adaln", "check_reparameterize", "check_vae_kl", "check_coupling", "check_generator_loss",
            "check_flow_target", "check_euler_step", "check_scale_factor", "check_augment",
-           "check_cross_attention", "check_info_nce", "check_lora_forward", "check_prior_preservation"]
+           "check_cross_attention", "check_info_nce", "check_lora_forward", "check_prior_preservation",
+           "check_distill_target", "check_consistency_boundary"]

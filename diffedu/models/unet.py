@@ -8,6 +8,9 @@
 * The embedding: sinusoidal(t) → MLP, plus a learned class embedding (summed, as the lecture says most
   models do). Class index ``num_classes`` is the "null" label used for classifier-free guidance.
 * Self-attention at the resolutions listed in ``attn_resolutions`` (7×7 for MNIST).
+* ``guidance=True`` adds a third input, the guidance scale w, embedded like t and added to the embedding
+  (a guidance-distilled student, Meng et al. 2023: one pass instead of classifier-free guidance's two). Its
+  last layer starts at zero, so a student copied from its teacher starts as the conditional teacher.
 
 Shapes for MNIST with the defaults: (B, 1, 28, 28) → 32 ch @28 → 64 ch @14 → 64 ch @7 → back to (B, 1, 28, 28).
 """
@@ -24,6 +27,8 @@ from .embedding import TimeEmbedding
 from .registry import register
 from ._inputs import check_inputs
 
+W_SCALE = 100.0  # w ∈ [0, ~8] spread over the sinusoids' range, as t's 0 … 1000
+
 
 @dataclass
 class UNetConfig:
@@ -37,6 +42,7 @@ class UNetConfig:
     mid_attention: bool = True       # self-attention in the middle block (False: convolutions only)
     dropout: float = 0.1
     groups: int = 8
+    guidance: bool = False           # a w input: the guidance scale of a guidance-distilled student
 
     def __post_init__(self):
         for name in ("image_size", "in_channels", "base_channels", "num_res_blocks", "groups"):
@@ -104,6 +110,10 @@ class UNet(nn.Module):
         self.time = TimeEmbedding(cfg.base_channels)
         emb_dim = self.time.out_dim
         self.label = nn.Embedding(cfg.num_classes + 1, emb_dim) if cfg.num_classes else None
+        self.guide = TimeEmbedding(cfg.base_channels) if cfg.guidance else None
+        if self.guide is not None:
+            nn.init.zeros_(self.guide.mlp[-1].weight)   # w changes nothing until the student learns it
+            nn.init.zeros_(self.guide.mlp[-1].bias)
         block = lambda a, b: ResBlock(a, b, emb_dim, cfg.dropout, cfg.groups)  # noqa: E731
 
         self.inp = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
@@ -134,18 +144,26 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
-    def embed(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def embed(self, t: torch.Tensor, y: torch.Tensor | None, w: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.time(t)
         if self.label is not None:
             if y is None:  # unconditional: the learned null class
                 y = torch.full((t.shape[0],), self.num_classes, dtype=torch.long, device=t.device)
             emb = emb + self.label(y)
+        if self.guide is not None:
+            emb = emb + self.guide(w * W_SCALE)
         return emb
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None,
+                w: torch.Tensor | None = None) -> torch.Tensor:
         c, s = self.config["in_channels"], self.config["image_size"]
         check_inputs(self, x, t, (c, s, s), y, self.num_classes)
-        return self.trunk(self.inp(x), self.embed(t, y))
+        if self.guide is None and w is not None:
+            raise ValueError("w was given but this UNet has no guidance input (guidance=False)")
+        if self.guide is not None and (not torch.is_tensor(w) or w.shape != t.shape or not torch.isfinite(w).all()):
+            raise ValueError(f"w: a guidance-distilled UNet needs a finite tensor of shape ({x.shape[0]},), one "
+                             f"guidance scale per sample, got {tuple(w.shape) if torch.is_tensor(w) else w!r}")
+        return self.trunk(self.inp(x), self.embed(t, y, w))
 
     def trunk(self, h: torch.Tensor, emb: torch.Tensor, context=None) -> torch.Tensor:
         """Everything after the input convolution: down, middle, up, output (h: (B, base_channels, H, W)).

@@ -20,10 +20,12 @@ from .. import checkpoint
 from ..model import DiffusionModel
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
-from . import adapt, cifar, latent, mnist, text, toy
+from . import adapt, cifar, distill, latent, mnist, text, toy
 
-FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt}
-RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES, **adapt.RECIPES}
+FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt,
+            "distill": distill}
+RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES, **adapt.RECIPES,
+           **distill.RECIPES}
 
 
 def default_out(name: str) -> Path:

@@ -21,7 +21,7 @@ RECIPES = {
     # lesson 13: the same network and conditioning trained by flow matching — the straight path
     # x_t = (1 − t) x_0 + t ε (processes.Linear), the network predicting the velocity ε − x_0
     "mnist-flow": dict(family="mnist", kind="flow-image", data="mnist", process="Linear", prediction="velocity",
-                       steps=20000, batch=64, lr=1e-3, ema_decay=0.999, p_uncond=0.1,
+                       steps=3000, batch=64, lr=1e-3, ema_decay=0.999, p_uncond=0.1,
                        model=dict(base_channels=32, channel_mults=(1, 2, 2), num_res_blocks=1, attn_resolutions=(7,),
                                   num_classes=10, dropout=0.1), seed=0, save_dtype="float16"),
     # an independent clean classifier, used only to measure samples (accuracy, Fréchet distance)

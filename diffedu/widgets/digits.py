@@ -43,8 +43,9 @@ def digit_forward(images: torch.Tensor, labels: torch.Tensor, T: int = 1000, see
     return box
 
 
-def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0):
-    """Slide w from 0 to 10: the same noise, the same labels, regenerated (DDIM-``steps`` on ``model.given(y, w)``).
+def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0, w_max: float = 10.0):
+    """Slide w from 0 to ``w_max``: the same noise, the same labels, regenerated (DDIM-``steps`` on
+    ``model.given(y, w)``; a guidance-distilled student takes w as an input and needs one pass a step).
     With ``classifier``, the conditional accuracy (does an independent classifier agree?) and, with two or
     more digits per class, the diversity are shown."""
     @lru_cache(maxsize=32)
@@ -63,7 +64,7 @@ def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, se
         draw_grid(images, labels, per_class,
                   f"classifier-free guidance, w = {w:g}" + (f"   ·   {stats}" if stats else ""))
 
-    wslider = W.FloatSlider(value=3.0, min=0.0, max=10.0, step=0.5, description="w", continuous_update=False)
+    wslider = W.FloatSlider(value=3.0, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
 
     box = live(draw, {"w": wslider}, header=wslider, busy_text="sampling…")
     box.controls, box.compute = {"w": wslider}, compute
