@@ -194,3 +194,17 @@ def test_samplers_import_only_the_process_and_helper_modules():
                 mods = [node.module] if node.module else [a.name for a in node.names]
                 for mod in mods:
                     assert mod.split(".")[-1] in allowed, f"{f.name} imports {mod}"
+
+
+def test_every_shipped_file_has_its_model_card_entry_with_the_command_that_trained_it():
+    from diffedu.adapt import shipped_adapters
+    from diffedu.pretrained import ASSETS
+
+    card = (ASSETS / "MODEL_CARD.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in card.splitlines() if line.startswith("| `")}
+    for name in de.shipped():
+        assert name in rows, f"{name}: no row in diffedu/assets/MODEL_CARD.md"
+        assert f"python -m diffedu.recipes {name}" in rows[name], f"{name}: its row does not give the recipe command"
+        assert f"python -m diffedu.recipes {name}" in de.pretrained(name).meta["command"]
+    for name in shipped_adapters():
+        assert f"`{name}`" in card, f"adapter {name}: not described in the model card"

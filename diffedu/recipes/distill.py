@@ -28,7 +28,7 @@ from ..train import tensor_batches
 from ._setup import Setup
 
 _BASE = dict(family="distill", batch=64, seed=0, save_dtype="float16", ema_decay=0.995, teacher="mnist-flow")
-_PD = dict(_BASE, kind="progressive", steps=500, lr=2e-4)
+_PD = dict(_BASE, kind="progressive", steps=300, lr=2e-4)
 RECIPES = {
     "mnist-flow-guided": dict(_BASE, kind="guided", steps=800, lr=2e-4, w_max=6.0),
     "mnist-pd-8": dict(_PD, teacher_steps=16),
