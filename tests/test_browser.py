@@ -14,6 +14,7 @@ CASES = [  # notebook, slider label, which slider with that label, drag in px, t
     pytest.param("08_cifar_dit.ipynb", "w", 0, 120, "3.0", id="cifar-cfg-scale"),  # U-Net and DiT rows together
     pytest.param("09_latent_cascade.ipynb", "s", 0, 120, None, id="augmentation-level"),  # the SR model at level s
     pytest.param("11_fine_tuning.ipynb", "s_box", 0, -120, "1.0", id="lora-scale"),  # the box LoRA's strength
+    pytest.param("12_distillation.ipynb", "w", 0, 120, "3.0", id="distilled-cfg-scale"),  # w is the student's input
 ]
 
 
