@@ -89,7 +89,7 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
     ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction."""
     tensors, extra_header = {}, {}
     if isinstance(net, ConsistencyModel):  # f_θ around a diffusion model: that model, and the two numbers
-        if not isinstance(net.net, DiffusionModel):
+        if type(net.net) is not DiffusionModel:   # (a latent model's autoencoder would be lost on load)
             raise ValueError("only a ConsistencyModel around a DiffusionModel (F = its x̂_0) can be saved")
         extra_header["consistency"] = {"t_min": net.t_min, "sigma_data": net.sigma_data}
         meta = {**net.meta, **(meta or {})}

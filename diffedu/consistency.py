@@ -12,10 +12,11 @@ where σ̄_t = σ_t/α_t is the process's noise level on the data's scale (x_t/�
 difference σ̄_t − σ̄_min is exactly 0, so c_skip = 1 and c_out = 0 in floating point, not just in the
 limit. c_in(t) = 1/√(α_t² σ_d² + σ_t²) scales the input to unit variance (Karras et al. 2022).
 
-Distilling from a teacher, F can start as the teacher itself (Luo et al. 2023, latent consistency models): give
-a diffedu ``Model`` as ``net`` and f_θ(x, t) = c_skip(t) x + (1 − c_skip(t)) x̂_0^θ(x, t), where x̂_0^θ is that
-model's own x_0 estimate (its process and parameterisation, no c_in). The boundary condition holds as before,
-and the student starts out as the teacher's one-step x̂_0. ``sigma_data`` then sets how fast the skip fades.
+Distilling from a teacher, F can start as the teacher itself (as latent consistency models start from theirs,
+Luo et al. 2023): give a diffedu ``Model`` as ``net`` and f_θ(x, t) = c_skip(t) x + (1 − c_skip(t)) x̂_0^θ(x, t),
+where x̂_0^θ is that model's own x_0 estimate (its process and parameterisation, no c_in). c_out = 1 − c_skip is
+this library's choice; the boundary condition holds as before, and where c_skip ≈ 0 (t ≳ 0.3 on ``Linear`` with
+σ_d = 0.1) the student starts as the teacher's one-step x̂_0. ``sigma_data`` sets how fast the skip fades.
 
 f is an estimate of x_0, so a ``ConsistencyModel`` is a diffedu ``Model`` with prediction "x0": DDIM or the
 PF-ODE samplers take it too, and ``consistency_sample`` runs the paper's multistep sampler (Algorithm 1).

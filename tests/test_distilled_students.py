@@ -138,6 +138,8 @@ def test_the_lesson_12_checkers_agree_with_the_library_and_name_each_mistake():
     assert not r and "denominator" in r.message
     r = check_distill_target(lambda z, z2, a, s, a2, s2: (z2 - col(s / s2, z) * z) / col(a - s / s2 * a, z))
     assert not r
+    r = check_distill_target(lambda z, z2, a, s, a2, s2: (z2 + col(s2 / s, z) * z) / col(a2 + s2 / s * a, z))
+    assert not r and "sign" in r.message
 
     # the boundary checker's reference is ConsistencyModel's VE coefficients
     cm = ConsistencyModel(lambda x, t: _net_stand_in(x, t), de.VE(0.002, 80.0), t_min=0.002, sigma_data=0.5)

@@ -69,3 +69,12 @@ def test_the_distillation_recipes_start_as_their_teacher_and_save_what_lesson_12
     r = RECIPES["mnist-cd"]
     assert isinstance(cm, ConsistencyModel) and (cm.t_min, cm.sigma_data) == (r["t_min"], r["sigma_data"])
     assert RECIPES["mnist-pd-4"]["teacher"] == "mnist-pd-8" and RECIPES["mnist-pd-1"]["teacher_steps"] == 2
+
+
+def test_init_from_a_consistency_checkpoint_continues_its_network():
+    import diffedu as de
+    from diffedu.recipes import _init_result, setup
+
+    res = _init_result("mnist-cd", setup("mnist-cd"), "mnist-cd")  # --init-from mnist-cd: a model inside a model
+    shipped = de.pretrained("mnist-cd").net.net
+    assert all(torch.equal(a, b) for a, b in zip(res.model.state_dict().values(), shipped.state_dict().values()))

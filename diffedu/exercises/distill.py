@@ -45,9 +45,9 @@ def check_distill_target(fn, strict: bool = False):
         ("you returned the teacher's end point z_{t''} divided by α_{t''}, the x̂_0 a one-step sampler from pure "
          "noise would need: solve the DDIM step from z_t for x_0 instead.",
          variant(lambda z, z2, a, s, a2, s2: z2 / a2)),
-        ("the times are swapped: the student's step starts at t (z_t) and ends at t'' (z_t2), so σ_{t''}/σ_t multiplies "
-         "z_t and α_t, and the result is divided by α_{t''} − (σ_{t''}/σ_t) α_t.",
-         variant(lambda z, z2, a, s, a2, s2: (z - s / s2 * z2) / (a - s / s2 * a2))),
+        ("a sign slipped: the student's step keeps + (σ_{t''}/σ_t) z_t, so solving for x_0 subtracts it from z_{t''} "
+         "and subtracts (σ_{t''}/σ_t) α_t from α_{t''}.",
+         variant(lambda z, z2, a, s, a2, s2: (z2 + s2 / s * z) / (a2 + s2 / s * a))),
     ]
     return run_check("progressive-distillation target x̃", fn, distill_target, cases, mistakes, strict)
 

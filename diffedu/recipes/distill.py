@@ -67,7 +67,11 @@ def setup(name: str, r: dict) -> Setup:
     x, y = mnist.load("train")
     batches = tensor_batches(x, r["batch"], y)
     p, pred, n_cls = teacher.process, teacher.prediction, teacher.num_classes
-    wrap = lambda m: DiffusionModel(m, p, pred, n_cls)  # noqa: E731
+
+    def wrap(m):  # the student as a model; the teacher follows it to the training device on the first batch
+        if teacher.device != next(m.parameters()).device:
+            teacher.to(next(m.parameters()).device)
+        return DiffusionModel(m, p, pred, n_cls)
     if r["kind"] == "guided":
         def loss(m, batch, g):
             return guided_distill_loss(wrap(m), teacher, batch[0], batch[1], w_max=r["w_max"], generator=g)
