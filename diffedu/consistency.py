@@ -33,7 +33,7 @@ import torch
 
 from ._checks import check_batched, check_int, check_real
 from ._random import randint, randn
-from .model import Model
+from .model import Model, network
 from .processes import Process, column
 from .samplers._common import check_model, grid_of, noise, report, start, tt
 
@@ -109,14 +109,6 @@ class ConsistencyModel(Model):
                 f"process {self.process.spec()})")
 
 
-def _module(m) -> torch.nn.Module:
-    while not isinstance(m, torch.nn.Module) and hasattr(m, "net"):   # a model, or a model inside a model
-        m = m.net
-    if not isinstance(m, torch.nn.Module):
-        raise ValueError(f"expected a torch.nn.Module or a model with a .net module, got {type(m).__name__}")
-    return m
-
-
 @torch.no_grad()
 def ema_update(target, online, mu: float) -> None:
     """θ⁻ ← μ θ⁻ + (1 − μ) θ, in place on ``target`` (modules, or models carrying ``.net``); buffers are copied.
@@ -124,12 +116,12 @@ def ema_update(target, online, mu: float) -> None:
     mu in [0, 1): μ = 0 copies the online weights (consistency training with μ = 0, Song & Dhariwal 2023).
     """
     mu = check_real("mu", mu, low=0, high=1, high_open=True)
-    tgt, onl = list(_module(target).parameters()), list(_module(online).parameters())
+    tgt, onl = list(network(target).parameters()), list(network(online).parameters())
     if len(tgt) != len(onl) or any(a.shape != b.shape for a, b in zip(tgt, onl)):
         raise ValueError("target and online must be the same architecture (their parameters differ in shape)")
     for a, b in zip(tgt, onl):
         a.lerp_(b.detach(), 1 - mu)
-    for a, b in zip(_module(target).buffers(), _module(online).buffers()):
+    for a, b in zip(network(target).buffers(), network(online).buffers()):
         a.copy_(b)
 
 

@@ -165,6 +165,16 @@ def _labels(y, n: int, num_classes: int, device) -> torch.Tensor:
     return y
 
 
+def network(model) -> torch.nn.Module:
+    """The torch module inside a model (a model's ``.net``, a model inside a model's ``.net.net``), or the module."""
+    m = model
+    while not isinstance(m, torch.nn.Module) and hasattr(m, "net"):
+        m = m.net
+    if not isinstance(m, torch.nn.Module):
+        raise ValueError(f"expected a torch.nn.Module or a model with a .net module, got {type(model).__name__}")
+    return m
+
+
 def takes_guidance(model) -> bool:
     """Whether the model's network takes the guidance scale w as an input (a guidance-distilled student)."""
     return bool(getattr(getattr(model, "net", None), "config", {}).get("guidance"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .. import checkpoint
-from ..model import DiffusionModel
+from ..model import network
 from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
 from . import adapt, cifar, distill, latent, mnist, text, toy
@@ -51,9 +51,7 @@ def _init_result(name: str, s, init_from) -> TrainResult:
     """Start from saved weights (a shipped name or a checkpoint path) instead of from scratch."""
     path = asset_path(init_from) if isinstance(init_from, str) and init_from in shipped() else init_from
     loaded = checkpoint.load(path)
-    init = loaded
-    while not isinstance(init, torch.nn.Module):  # a model (a consistency model: a model in a model): its network
-        init = init.net
+    init = network(loaded)  # a model's network (a consistency model's: a model in a model)
     if type(init) is not type(s.net) or init.config != s.net.config:
         raise ValueError(f"init_from {init_from}: {type(init).__name__}({init.config}) is not the network of "
                          f"recipe {name!r}")
