@@ -1,9 +1,15 @@
-"""Interactive figures for the lessons (ipywidgets + matplotlib; plotly where hover and zoom help)."""
+"""Interactive figures for the lessons.
+
+The 2-D widgets (lessons 00–05, 07's guidance vectors, 13) are plotly figures updated in place
+(``_plotly.live_plotly``: a move sends only the numbers that changed; hover, zoom, rotate); the image grids are
+matplotlib redrawn into an Output (``_base.live``). Both patterns: controls → a computation (cached where it is
+expensive) → the figure.
+"""
 from .cifar import attention_explorer, cfg_compare
 from .digits import cfg_explorer, digit_forward
 from .families import families_training
 from .flow import flow_paths
-from .forward import forward_animation, trajectory_player
+from .forward import density_surface, forward_animation, trajectory_player
 from .guidance2d import guidance_vectors
 from .langevin import annealed_explorer, langevin_explorer
 from .latent import augmentation_explorer, latent_map
@@ -13,6 +19,6 @@ from .sde import sde_vs_ode
 from .text import prompt_box
 from .adapt import lora_mixer
 
-__all__ = ["schedule_explorer", "forward_animation", "trajectory_player", "score_field", "langevin_explorer",
+__all__ = ["schedule_explorer", "forward_animation", "density_surface", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
            "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box", "lora_mixer"]

@@ -9,12 +9,17 @@ slider move only draws.
 from __future__ import annotations
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
+import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
-from ..plotting import DATA, MODEL, NOISE, show, to_np, use_style
-from ._base import live, player
+from ..plotting import DATA, MODEL, NOISE, to_np
+from ._base import player
+from ._plotly import live_plotly
+
+
+SHOWN = 600   # points drawn per panel: a browser moves every SVG point on a frame, and 600 show the shape
 
 
 def _smooth(v, k: int = 25) -> np.ndarray:
@@ -25,67 +30,86 @@ def _smooth(v, k: int = 25) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(v, k), axis=1)
 
 
-def _background(mixture=None, data=None, lim: float = 3.5, n: int = 100) -> dict:
+def _background(mixture=None, data=None, lim: float = 3.5, n: int = 60) -> dict:
     """What is drawn under every frame, computed once: the exact density on a grid, or data points."""
     if mixture is not None:
         xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
         p = mixture.log_prob(torch.cartesian_prod(xs, xs)).exp().reshape(n, n).T.numpy()
         return {"axis": xs.numpy(), "density": p}
-    return {"points": to_np(data)[:2000] if data is not None else None}
+    return {"points": to_np(data)[:SHOWN] if data is not None else None}
 
 
-def draw_families(panels: dict, i: int, background: dict, lim: float = 3.5, title: str = "",
-                  frames: int | None = None) -> None:
-    """Snapshot i (of ``frames``) of every family in ``panels`` ({name: Snapshots}): samples on top, loss
-    curve below. A family with another number of snapshots shows the one at the same fraction of its run."""
-    use_style()
-    n = len(panels)
-    fig, axes = plt.subplots(2, n, figsize=(3.1 * n, 4.9), squeeze=False, gridspec_kw={"height_ratios": [3, 1.1]})
-    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.08, top=0.86, wspace=0.28, hspace=0.42)
-    for col, (name, snap) in enumerate(panels.items()):
-        last = len(snap.frames) - 1
-        j = min(last, round(i * last / max(frames - 1, 1))) if frames else min(i, last)
-        ax, lx = axes[0, col], axes[1, col]
-        if "density" in background:
-            ax.contour(background["axis"], background["axis"], background["density"], levels=5, colors=DATA,
-                       linewidths=0.7, alpha=0.6)
-        elif background.get("points") is not None:
-            pts = background["points"]
-            ax.scatter(pts[:, 0], pts[:, 1], s=2, c=DATA, alpha=0.15, lw=0)
-        x = snap.frames[j]
-        inside = np.abs(x).max(1) <= lim
-        ax.scatter(x[inside, 0], x[inside, 1], s=2, c=MODEL, alpha=0.5, lw=0)
-        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xticks=[], yticks=[])
-        out = "" if inside.all() else f", {100 * (1 - inside.mean()):.0f} % outside"
-        ax.set_title(f"{name}\nstep {snap.steps[j]:,} / {snap.steps[-1]:,}{out}", fontsize=10)
-        losses = _smooth(snap.losses)
-        if len(losses):
-            lx.plot(np.linspace(1, max(len(snap.losses), 1), len(losses)), losses, color=NOISE, lw=0.9)
-            lx.axvline(max(snap.steps[j], 1), color=MODEL, lw=1)
-        lx.set_title("loss (running median)", fontsize=9)
-        lx.tick_params(labelsize=7)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    show(fig)
+def _snapshot_index(snap, i: int, frames: int) -> int:
+    last = len(snap.frames) - 1
+    return min(last, round(i * last / max(frames - 1, 1)))
 
 
 def families_training(runs: dict, mixtures: dict | None = None, data: dict | None = None, lim: float = 3.5):
-    """Widget: scrub (or play) through every family's training at once.
+    """Widget: scrub (or play) through every family's training at once (plotly: points moved in place).
 
     runs:     {data set name: {family name: Snapshots}} — one panel per family
     mixtures: {data set name: GaussianMixture} where the density is exact (drawn as contours)
     data:     {data set name: (n, 2) points} for the others (drawn as a faint cloud)
     """
     mixtures, data = mixtures or {}, data or {}
-    backgrounds = {k: _background(mixtures.get(k), data.get(k), lim) for k in runs}
+    families = list(dict.fromkeys(f for panels in runs.values() for f in panels))
     frames = max(len(s.frames) for panels in runs.values() for s in panels.values())
+    n = len(families)
+    fig = make_subplots(rows=2, cols=n, row_heights=[0.75, 0.25], vertical_spacing=0.12, horizontal_spacing=0.04,
+                        subplot_titles=families + ["loss (running median)"] * n)
+    bg = {}                                   # data set → indices of its background traces (shown for it only)
+    for k in runs:
+        b = _background(mixtures.get(k), data.get(k), lim)
+        bg[k] = []
+        for col in range(1, n + 1):
+            if "density" in b:
+                fig.add_trace(go.Contour(x=b["axis"], y=b["axis"], z=b["density"], ncontours=5, showscale=False,
+                                         contours=dict(coloring="none"), line=dict(color=DATA, width=0.7),
+                                         opacity=0.6, hoverinfo="skip", visible=False), row=1, col=col)
+            elif b.get("points") is not None:
+                fig.add_trace(go.Scatter(x=b["points"][:, 0], y=b["points"][:, 1], mode="markers", hoverinfo="skip",
+                                         marker=dict(size=2, color=DATA, opacity=0.15), visible=False), row=1, col=col)
+            else:
+                continue
+            bg[k].append(len(fig.data) - 1)
+    pts, loss, mark = [], [], []
+    for col in range(1, n + 1):
+        for store, row, kw in ((pts, 1, dict(mode="markers", marker=dict(size=3, color=MODEL, opacity=0.5))),
+                               (loss, 2, dict(mode="lines", line=dict(color=NOISE, width=1))),
+                               (mark, 2, dict(mode="lines", line=dict(color=MODEL, width=1)))):
+            fig.add_trace(go.Scatter(x=[], y=[], hoverinfo="skip", **kw), row=row, col=col)
+            store.append(len(fig.data) - 1)
+        x = "x" if col == 1 else f"x{col}"
+        fig.update_xaxes(range=[-lim, lim], showticklabels=False, row=1, col=col)
+        fig.update_yaxes(range=[-lim, lim], showticklabels=False, scaleanchor=x, row=1, col=col)
+    fig.update_layout(height=520, width=250 * n + 80, template="plotly_white", showlegend=False,
+                      margin=dict(l=30, r=20, t=80, b=30), font=dict(size=11))
 
-    def draw(dataset, frame):
-        draw_families(runs[dataset], frame, backgrounds[dataset], lim, frames=frames,
-                      title=f"{dataset}: snapshot {frame} of {frames - 1} (the same fraction of each family's run)")
+    def update(fig, dataset, frame):
+        for k, idx in bg.items():
+            for i in idx:
+                fig.data[i].visible = k == dataset
+        for col, name in enumerate(families):
+            snap = runs[dataset].get(name)
+            if snap is None:
+                fig.data[pts[col]].x = fig.data[pts[col]].y = []
+                continue
+            j = _snapshot_index(snap, frame, frames)
+            x = snap.frames[j][:SHOWN]
+            inside = np.abs(x).max(1) <= lim
+            fig.data[pts[col]].x, fig.data[pts[col]].y = x[inside, 0], x[inside, 1]
+            out = "" if inside.all() else f", {100 * (1 - inside.mean()):.0f} % outside"
+            fig.layout.annotations[col].text = f"{name}<br>step {snap.steps[j]:,} / {snap.steps[-1]:,}{out}"
+            losses = _smooth(snap.losses)
+            if len(losses):
+                fig.data[loss[col]].x = np.linspace(1, max(len(snap.losses), 1), len(losses))
+                fig.data[loss[col]].y = losses
+                step = max(snap.steps[j], 1)
+                fig.data[mark[col]].x, fig.data[mark[col]].y = [step, step], [float(losses.min()), float(losses.max())]
+        fig.layout.title.text = f"{dataset}: snapshot {frame} of {frames - 1} (the same fraction of each family's run)"
 
     play, slider, controls = player(frames, interval_ms=400, description="snapshot")
     dataset = W.Dropdown(options=list(runs), value=next(iter(runs)), description="data")
-    box = live(draw, {"dataset": dataset, "frame": slider}, header=W.HBox([dataset, controls]))
+    box = live_plotly(fig, update, {"dataset": dataset, "frame": slider}, header=W.HBox([dataset, controls]))
     box.controls = {"dataset": dataset, "frame": slider, "play": play}
     return box

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..flow import euler_sample, straightness
-from ..plotting import show, use_style
 from ..samplers import Recorder
-from ._base import live, player
+from ._base import player
+from ._plotly import add_density, add_lines, add_points, live_plotly, point_panels
+from ._plotly import trails as polyline
 
 STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 25, 50)
 N_TIMES = 41
@@ -35,7 +35,8 @@ def at_time(paths: np.ndarray, t: float) -> np.ndarray:
 
 def flow_paths(models: dict, background=None, n: int = 300, trails: int = 40, seed: int = 0, lim: float = 3.5,
                reference: int = 50):
-    """One panel per velocity model in ``models`` ({name: model on ``Linear``}), all from the same noise.
+    """One panel per velocity model in ``models`` ({name: model on ``Linear``}), all from the same noise, over
+    ``background`` (a ``toy.GaussianMixture``, drawn as contours) if given; plotly, the particles moved in place.
 
     steps: the number of Euler steps (the dots on each path are its grid points).
     t:     move the particles along their paths from the noise (t = 1) to the samples (t = 0).
@@ -55,31 +56,29 @@ def flow_paths(models: dict, background=None, n: int = 300, trails: int = 40, se
 
     curv = {name: float(straightness(torch.from_numpy(paths(name, reference))).median()) for name in models}
 
-    def draw(steps, frame):
-        use_style()
+    fig = point_panels(list(models), lim, height=460, width_each=420)
+    idx = []
+    for col in range(1, len(models) + 1):
+        if background is not None:
+            add_density(fig, background, col, lim)
+        idx.append((add_lines(fig, col, width=0.7, opacity=0.3), add_points(fig, col, size=4, opacity=0.6)))
+
+    def update(fig, steps, frame):
         t = 1.0 - frame / (N_TIMES - 1)
-        fig, axes = plt.subplots(1, len(models), figsize=(4.4 * len(models), 4.6), squeeze=False)
-        for ax, name in zip(axes[0], models):
+        for k, (name, (i_trail, i_pts)) in enumerate(zip(models, idx)):
             p = paths(name, steps)
-            if background is not None:
-                background(ax)
-            m = min(trails, n)  # the trails as one NaN-separated line: one artist, not one per path
-            lines = np.concatenate([p[:, :m], np.full((1, m, 2), np.nan)]).transpose(1, 0, 2).reshape(-1, 2)
-            ax.plot(lines[:, 0], lines[:, 1], "-", lw=0.7, color="k", alpha=0.3)
-            if steps <= 12:
-                ax.plot(lines[:, 0], lines[:, 1], ".", ms=2.5, color="k", alpha=0.4)
+            tr = fig.data[i_trail]
+            tr.x, tr.y = polyline(p, min(trails, n))
+            tr.mode = "lines+markers" if steps <= 12 else "lines"        # the Euler grid points, where few
             now = at_time(p, t)
-            ax.scatter(now[:, 0], now[:, 1], s=5, c="#d62728", alpha=0.6, lw=0)
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
-                   title=f"{name}: Euler-{steps}, t = {t:.2f}\n"
-                         f"median straightness {curv[name]:.3f} (Euler-{reference})")
-        fig.tight_layout()
-        show(fig)
+            fig.data[i_pts].x, fig.data[i_pts].y = now[:, 0], now[:, 1]
+            fig.layout.annotations[k].text = (f"{name}: Euler-{steps}, t = {t:.2f}<br>"
+                                              f"median straightness {curv[name]:.3f} (Euler-{reference})")
 
     steps = W.SelectionSlider(options=list(STEPS), value=STEPS[-1], description="Euler steps",
                               continuous_update=False, layout=W.Layout(width="420px"))
     play, slider, controls = player(N_TIMES, interval_ms=100, description="frame", value=N_TIMES - 1)
-    box = live(draw, {"steps": steps, "frame": slider}, header=W.VBox([steps, controls]))
+    box = live_plotly(fig, update, {"steps": steps, "frame": slider}, header=W.VBox([steps, controls]))
     box.controls = {"steps": steps, "frame": slider, "play": play}
     box.straightness = curv
     return box

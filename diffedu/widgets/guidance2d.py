@@ -9,16 +9,15 @@ spread) is visible.
 from __future__ import annotations
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 from ..guidance import guided_score
 from ..model import FunctionModel
-from ..plotting import grid_points, show, use_style
+from ..plotting import grid_points
 from ..processes import DiscreteVP
 from ..samplers import ddim_sample
-from ._base import live
+from ._plotly import add_lines, add_points, arrow_lines, circles, live_plotly, point_panels
 from .score import arrows
 
 CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
@@ -55,36 +54,43 @@ def guidance_vectors(mixture, classes: dict, n: int = 300, steps: int = 50, seed
             cache[(y, gamma)] = ddim_sample(guided_model(mixture, cond, gamma, process), x_T, steps).numpy()
         return cache[(y, gamma)]
 
-    def draw(y, gamma, t):
-        use_style()
+    labels = sorted(classes)
+    fig = point_panels(["∇log p(x)", "∇log p(x|y)", "guided", "DDIM samples with the guided score"], lim,
+                       height=400, width_each=330)
+    rings = {}                         # (panel, class) → the trace of its components' 2-σ circles
+    for col in range(1, 5):
+        for c in labels:
+            rings[(col, c)] = add_lines(fig, col, color=CLASS_COLORS[c % 4], width=1, opacity=0.9)
+    i_arrows = [add_lines(fig, col, color="#7f7f7f", width=1, opacity=1) for col in (1, 2, 3)]
+    i_pts = add_points(fig, 4, size=4, opacity=0.6)
+
+    def update(fig, y, gamma, t):
         cond = mixture.conditional(classes[y])
         a, b = (float(v) for v in process.alpha_sigma(t))
         s_u, s_c = mixture.score(pts, a, b), cond.score(pts, a, b)
         fields = [("∇log p(x)", s_u, "#7f7f7f"), ("∇log p(x|y)", s_c, CLASS_COLORS[y % 4]),
                   (f"guided, γ = {gamma:g}", guided_score(s_u, s_c, gamma), "#d62728")]
-        fig, axes = plt.subplots(1, 4, figsize=(15, 4))
-        comp_class = {k: c for c, ks in classes.items() for k in ks}
-        for ax, (title, s, color) in zip(axes[:3], fields):
-            for k, m in enumerate(mixture.means.numpy()):
-                ax.add_patch(plt.Circle(m * a, 2 * float((mixture.stds[k] ** 2 * a**2 + b**2).sqrt()), fill=False,
-                                        color=CLASS_COLORS[comp_class[k] % 4], lw=1))
-            v = arrows(s.numpy())
-            ax.quiver(pts[:, 0], pts[:, 1], v[:, 0], v[:, 1], color=color, scale=22, width=0.005)
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"{title}\n(at t = {t})")
+        for col, (title, sc, color) in enumerate(fields, start=1):
+            tr = fig.data[i_arrows[col - 1]]
+            tr.x, tr.y = arrow_lines(pts.numpy(), arrows(sc.numpy()), length=0.3)
+            tr.line.color = color
+            fig.layout.annotations[col - 1].text = f"{title}<br>(at t = {t})"
+        for col in range(1, 5):
+            scale, noise = (a, b) if col < 4 else (1.0, 0.0)
+            for c in labels:
+                ks = list(classes[c])
+                radii = [2 * float((mixture.stds[k] ** 2 * scale**2 + noise**2).sqrt()) for k in ks]
+                tr = fig.data[rings[(col, c)]]
+                tr.x, tr.y = circles(mixture.means.numpy()[ks] * scale, radii)
         x = samples(y, gamma)
-        ax = axes[3]
-        for k, m in enumerate(mixture.means.numpy()):
-            ax.add_patch(plt.Circle(m, 2 * float(mixture.stds[k]), fill=False, color=CLASS_COLORS[comp_class[k] % 4]))
-        ax.scatter(x[:, 0], x[:, 1], s=4, c="#d62728", alpha=0.6, lw=0)
+        fig.data[i_pts].x, fig.data[i_pts].y = x[:, 0], x[:, 1]
         spread = within_mode_spread(mixture, x, classes[y])
-        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
-               title=f"DDIM samples with the guided score\nspread within a mode {spread:.3f} (data {float(mixture.stds[0]):.3f})")
-        fig.subplots_adjust(left=0.02, right=0.99, bottom=0.05, top=0.85, wspace=0.12)
-        show(fig)
+        fig.layout.annotations[3].text = (f"DDIM samples with the guided score<br>spread within a mode {spread:.3f} "
+                                          f"(data {float(mixture.stds[0]):.3f})")
 
     c = dict(y=W.Dropdown(options=sorted(classes), value=sorted(classes)[0], description="class y"),
              gamma=W.FloatSlider(value=1.0, min=0.0, max=8.0, step=0.5, description="γ", continuous_update=False),
              t=W.IntSlider(value=100, min=1, max=999, step=1, description="arrows at t", continuous_update=False))
-    box = live(draw, c, header=W.HBox(list(c.values())))
+    box = live_plotly(fig, update, c, header=W.HBox(list(c.values())), busy_text="sampling…")
     box.controls = c
     return box

@@ -1,7 +1,7 @@
 """Lesson 04 — Langevin and annealed Langevin dynamics, animated, with the mode weights measured.
 
-A run is computed when a parameter slider is released (cached, so going back is free); the frame slider
-and the Play button only draw.
+A run is computed when a parameter slider is released (cached, so going back is free) and shown at its last
+frame, where the particles land; the frame slider and the Play button replay it and only draw.
 """
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from functools import lru_cache
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
 from ..model import FunctionModel
 from ..plotting import DATA, MODEL, show, use_style
 from ..processes import VE
 from ..samplers import Recorder, annealed_langevin, langevin
-from ._base import live, player
+from ._base import player
+from ._plotly import live_plotly
 
 N_FRAMES = 40
 
@@ -102,17 +105,48 @@ def draw_particles(mixture, x: np.ndarray, title: str, sigma: float = 0.0, lim: 
     show(fig)
 
 
+def particles_figure(mixture, lim: float) -> go.Figure:
+    """The explorers' plotly figure: the density p_σ and the particles (left), mass per mode (right)."""
+    k = len(mixture.weights)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
+                        subplot_titles=("particles", "mass per mode"))
+    fig.add_trace(go.Heatmap(x=[], y=[], z=[], colorscale="Blues", opacity=0.55, showscale=False, zsmooth="best",
+                             hoverinfo="skip"), 1, 1)
+    fig.add_trace(go.Scatter(x=[], y=[], mode="markers", marker=dict(size=4, color=MODEL, opacity=0.6),
+                             hoverinfo="skip", showlegend=False), 1, 1)
+    names = [f"mode {i}" for i in range(k)]
+    fig.add_trace(go.Bar(x=names, y=mixture.weights.numpy(), name="true weight", marker_color=DATA), 1, 2)
+    fig.add_trace(go.Bar(x=names, y=np.zeros(k), name="particles", marker_color=MODEL), 1, 2)
+    fig.update_xaxes(range=[-lim, lim], row=1, col=1)
+    fig.update_yaxes(range=[-lim, lim], scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_layout(height=440, width=950, template="plotly_white", barmode="group",
+                      margin=dict(l=30, r=20, t=60, b=30), legend=dict(x=1, xanchor="right", y=1))
+    return fig
+
+
+def _density(mixture, sigma: float, lim: float, n: int = 60):
+    xs = np.linspace(-lim, lim, n)
+    grid = torch.cartesian_prod(torch.tensor(xs), torch.tensor(xs))
+    return xs, mixture.log_prob(grid, 1.0, sigma).exp().reshape(n, n).T.numpy()
+
+
 def _explorer(mixture, compute, params: dict, lim: float):
     cache = lru_cache(maxsize=32)(lambda *vals: compute(**dict(zip(params, vals))))
-    play, frame, frame_box = player(N_FRAMES + 1, description="frame")
+    density = lru_cache(maxsize=64)(lambda sigma: _density(mixture, sigma, lim))
+    play, frame, frame_box = player(N_FRAMES + 1, description="frame", value=N_FRAMES)  # the end: where a run lands
 
-    def draw(frame, **kw):
+    def update(fig, frame, **kw):
         frames, labels, sigmas = cache(*[kw[k] for k in params])
-        i = min(frame, len(frames) - 1)
-        draw_particles(mixture, frames[i], labels[i], sigmas[i], lim)
+        i = round(frame * (len(frames) - 1) / N_FRAMES)          # the slider's end is the run's end
+        xs, p = density(float(sigmas[i]))
+        fig.data[0].x, fig.data[0].y, fig.data[0].z = xs, xs, p
+        fig.data[1].x, fig.data[1].y = frames[i][:, 0], frames[i][:, 1]
+        fig.data[3].y = mixture.mode_fractions(torch.as_tensor(frames[i]))
+        fig.layout.annotations[0].text = labels[i]
 
-    box = live(draw, {"frame": frame, **params}, header=W.VBox([W.HBox(list(params.values())), frame_box]),
-               busy_text="running the sampler…")
+    box = live_plotly(particles_figure(mixture, lim), update, {"frame": frame, **params},
+                      header=W.VBox([W.HBox(list(params.values())), frame_box]), busy_text="running the sampler…")
     box.controls = {"frame": frame, "play": play, **params}
     box.compute = cache
     return box

@@ -11,10 +11,12 @@ from __future__ import annotations
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+import plotly.graph_objects as go
 import torch
+from plotly.subplots import make_subplots
 
 from ..plotting import DATA, MODEL, grid_points, show, use_style
-from ._base import live
+from ._plotly import arrow_lines, live_plotly
 
 
 def arrows(score: np.ndarray) -> np.ndarray:
@@ -77,9 +79,52 @@ def draw_score_field(data: dict, level: int, show_exact=True, show_learned=True,
     show(fig)
 
 
+def score_figure(data: dict) -> go.Figure:
+    """The plotly figure of ``score_field``: arrows over the density (left), the error map (right, if learned)."""
+    fa, has_learned = data["fine_axis"], "learned" in data["levels"][0]
+    fig = make_subplots(rows=1, cols=2 if has_learned else 1, horizontal_spacing=0.08,
+                        subplot_titles=["score field", "error"][: 2 if has_learned else 1])
+    fig.add_trace(go.Heatmap(x=fa, y=fa, z=data["levels"][0]["density"], colorscale="Blues", opacity=0.5,
+                             showscale=False, zsmooth="best", hoverinfo="skip"), 1, 1)   # a heatmap: no contouring
+    for name, color in (("exact ∇log p_σ", DATA), ("learned s_θ", MODEL)):
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, line=dict(color=color, width=1.1),
+                                 hoverinfo="skip"), 1, 1)
+    if has_learned:
+        fig.add_trace(go.Heatmap(x=fa, y=fa, z=data["levels"][0]["error"], colorscale="Magma",
+                                 colorbar=dict(title="log10", len=0.8), hovertemplate="log10 %{z:.2f}<extra></extra>"),
+                      1, 2)
+        fig.add_trace(go.Contour(x=fa, y=fa, z=data["levels"][0]["density"], ncontours=5, showscale=False,
+                                 contours=dict(coloring="none"), line=dict(color="white", width=0.6),
+                                 hoverinfo="skip"), 1, 2)
+    for col in range(1, 3 if has_learned else 2):
+        x = "x" if col == 1 else f"x{col}"
+        fig.update_xaxes(range=[fa[0], fa[-1]], row=1, col=col)
+        fig.update_yaxes(range=[fa[0], fa[-1]], scaleanchor=x, row=1, col=col)
+    fig.update_layout(height=470, width=980 if has_learned else 520, template="plotly_white",
+                      margin=dict(l=30, r=20, t=70, b=30), legend=dict(x=0.01, y=0.01, bgcolor="rgba(255,255,255,0.7)"))
+    return fig
+
+
+def update_score_figure(fig, data: dict, level: int, show_exact=True, show_learned=True, weighted=True) -> None:
+    L = data["levels"][level]
+    fig.data[0].z = L["density"]
+    for i, key, on in ((1, "exact", show_exact), (2, "learned", show_learned)):
+        if key in L:
+            fig.data[i].x, fig.data[i].y = arrow_lines(data["pts"], arrows(L[key]))
+        fig.data[i].visible = bool(on and key in L)
+    fig.layout.annotations[0].text = f"score field at σ = {L['sigma']:.3f}"
+    if "learned" in L:
+        err = L["error"] * (L["density"] if weighted else 1.0)
+        fig.data[3].z, fig.data[4].z = np.log10(err + 1e-8), L["density"]
+        fig.data[3].zmin, fig.data[3].zmax = (-6, 1) if weighted else (-3, 3)
+        fig.layout.annotations[1].text = (("p_σ(x)·‖s_θ − ∇log p_σ‖²  (what the loss sees)" if weighted
+                                           else "‖s_θ − ∇log p_σ‖²  (the actual error)")
+                                          + f"<br>Fisher divergence {L['fisher']:.3g}")
+
+
 def score_field(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.5):
     """Widget: pick σ on the ladder; compare exact and learned arrows (``learned``: a model on a VE process);
-    see where the error hides."""
+    see where the error hides (plotly: hover the error map for its value)."""
     data = score_field_data(mixture, sigmas, learned, grid_n, lim)
     options = [(f"{lv['sigma']:.3f}", i) for i, lv in enumerate(data["levels"])]
     c = dict(level=W.SelectionSlider(options=options, value=0, description="σ", continuous_update=False),
@@ -87,6 +132,6 @@ def score_field(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.
              show_learned=W.Checkbox(value=learned is not None, description="learned"),
              weighted=W.ToggleButtons(options=[("weighted by p_σ", True), ("unweighted", False)], value=True))
     header = W.HBox([c["level"], c["show_exact"], c["show_learned"], c["weighted"]])
-    box = live(lambda **kw: draw_score_field(data, **kw), c, header=header)
+    box = live_plotly(score_figure(data), lambda fig, **kw: update_score_figure(fig, data, **kw), c, header=header)
     box.controls, box.data = c, data
     return box

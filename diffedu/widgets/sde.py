@@ -1,13 +1,13 @@
 """Lesson 05 — reverse SDE and probability-flow ODE from the same starting points, side by side."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..plotting import show, use_style
 from ..samplers import Recorder, probability_flow_ode, reverse_sde_sample
-from ._base import live, player
+from ._base import player
+from ._plotly import add_density, add_lines, add_points, live_plotly, point_panels
+from ._plotly import trails as polyline
 
 N_FRAMES = 40
 
@@ -30,25 +30,24 @@ def sde_ode_paths(model, n: int = 300, steps: int = 200, seed: int = 0):
 def sde_vs_ode(model, background=None, n: int = 300, steps: int = 200, trails: int = 12, lim: float = 3.5):
     """Play the reverse SDE and the probability-flow ODE of ``model`` (on a continuous process, e.g. a DDPM
     network read with ``model.with_process(VPSDE())``) together; thin lines follow the same ``trails``
-    particles in both."""
+    particles in both. background: a ``toy.GaussianMixture`` drawn as contours under both panels, or None."""
     sde_frames, ode_frames, times = sde_ode_paths(model, n, steps)
-    A, B = np.stack(sde_frames), np.stack(ode_frames)
+    A, B = np.stack(sde_frames).astype(np.float32), np.stack(ode_frames).astype(np.float32)
+    names = ("reverse SDE (stochastic)", "probability-flow ODE (deterministic)")
+    fig = point_panels(names, lim, height=450)
+    idx = []
+    for col, color in ((1, "#d62728"), (2, "#9467bd")):
+        if background is not None:
+            add_density(fig, background, col, lim)
+        idx.append((add_lines(fig, col, color=color, width=0.9, opacity=0.6), add_points(fig, col, color, 4, 0.5)))
 
-    def draw(frame):
-        use_style()
-        fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.6))
-        for ax, arr, name, color in ((axes[0], A, "reverse SDE (stochastic)", "#d62728"),
-                                     (axes[1], B, "probability-flow ODE (deterministic)", "#9467bd")):
-            if background is not None:
-                background(ax)
-            ax.scatter(arr[frame, :, 0], arr[frame, :, 1], s=4, c=color, alpha=0.5, lw=0)
-            for j in range(trails):
-                ax.plot(arr[: frame + 1, j, 0], arr[: frame + 1, j, 1], lw=0.8, alpha=0.6)
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"{name}\nt = {times[frame]:.3f}")
-        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.86, wspace=0.15)
-        show(fig)
+    def update(fig, frame):
+        for k, (arr, (i_trail, i_pts)) in enumerate(zip((A, B), idx)):
+            fig.data[i_trail].x, fig.data[i_trail].y = polyline(arr[: frame + 1], trails)
+            fig.data[i_pts].x, fig.data[i_pts].y = arr[frame, :, 0], arr[frame, :, 1]
+            fig.layout.annotations[k].text = f"{names[k]}<br>t = {times[frame]:.3f}"
 
     play, slider, controls = player(len(times), description="frame")
-    box = live(draw, {"frame": slider}, header=controls)
+    box = live_plotly(fig, update, {"frame": slider}, header=controls)
     box.controls = {"frame": slider, "play": play}
     return box
