@@ -67,6 +67,22 @@ rows = [("schedule explorer: full redraw", median_ms(lambda: sw.draw_schedules("
         ("Langevin frame: full redraw", median_ms(lambda: lw.draw_particles(unb, x0.numpy()[:400], "x"), 5))]
 report(rows)
 
+print("\nthe same widgets in plotly: computation + the in-place update of the figure (kernel side; what the browser")
+print("then does is measured by benchmarks/browser.py)")
+sched_box, fwd_box = sw.schedule_explorer(), fw.forward_animation(x0, frames=100)
+score_box = scw.score_field(ring, sigmas, ncsn)
+lang_box = lw.annealed_explorer(unb)
+gw_box = gw.guidance_vectors(ring, {0: [0, 2, 4, 6], 1: [1, 3, 5, 7]})
+gw_box.controls["gamma"].max = 20.0
+moves, gammas = iter(range(10**6)), iter(range(10**6))
+report([("schedule explorer: T slider", median_ms(lambda: setattr(sched_box.controls["T"], "value", 10 + 10 * (next(moves) % 150)), 20)),
+        ("forward animation: frame slider", median_ms(lambda: setattr(fwd_box.controls["frame"], "value", next(moves) % 100), 20)),
+        ("score field: σ slider", median_ms(lambda: setattr(score_box.controls["level"], "value", next(moves) % 10), 20)),
+        ("annealed Langevin: frame slider (run cached)", median_ms(lambda: setattr(lang_box.controls["frame"], "value", next(moves) % 40), 20)),
+        ("2-D guidance: a new (class, γ), DDIM-50 + arrows (never cached: γ = 8.5, 9, …)",
+         median_ms(lambda: setattr(gw_box.controls["gamma"], "value", 8.5 + 0.5 * next(gammas)), 5, 0))],
+       target_ms=150)
+
 if "mnist-unet" in shipped():
     torch.manual_seed(0)
     unet = de.pretrained("mnist-unet")

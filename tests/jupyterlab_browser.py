@@ -181,3 +181,4 @@ def wait_for_change(page, locator, old: str, timeout_s: float = 30) -> str:
             return now
         time.sleep(0.2)
     raise AssertionError("the figure did not change after the slider moved")
+
