@@ -27,14 +27,21 @@ _BASE = dict(family="adapt", base="mnist-text-unet", resumable=False, batch=16, 
              prediction="v", weighting="min-snr")
 _PRIOR = dict(word="[v]", word_seed=0, lam=1.0, prior_images=100, prior_w=3.0, prior_steps=20, p_uncond=0.15)
 _LORA = dict(_BASE, **_PRIOR, kind="lora", steps=300, lr=1e-3, rank=4)
+CONV28 = ("up.6.0.conv1", "up.6.0.conv2", "up.7.0.conv1", "up.7.0.conv2", "out.2")  # the text U-Net's 28×28 convs
 _DB = dict(_BASE, **_PRIOR, kind="dreambooth", steps=300, lr=1e-4)
 RECIPES = {
     "boxed-textual-inversion": dict(_BASE, kind="textual-inversion", concept="boxed", steps=300, lr=2e-2,
                                     word="s*", init="digit"),
     "boxed-dreambooth": dict(_DB, concept="boxed"),
     "boxed-dreambooth-no-prior": dict(_DB, concept="boxed", lam=0.0),
+    # the prior weight's trade-off (measured in benchmarks/README.md, not shipped): less leak, a fainter concept
+    "boxed-dreambooth-lam4": dict(_DB, concept="boxed", lam=4.0),
+    "boxed-dreambooth-lam10": dict(_DB, concept="boxed", lam=10.0),
     "boxed-lora-qk": dict(_LORA, concept="boxed", targets=("q", "k")),
     "boxed-lora-qkvo": dict(_LORA, concept="boxed", targets=("q", "k", "v", "out")),
+    # the lecture's Q, K plus the convolutions of the 28×28 level (the layers that draw strokes), rank 3: ≤ 1 % on disk
+    "boxed-lora-qk-conv": dict(_LORA, concept="boxed", rank=3, targets=("q", "k") + CONV28),
+    "boxed-lora-qkvo-r3": dict(_LORA, concept="boxed", rank=3, lam=3.0, targets=("q", "k", "v", "out")),  # measured
     "dotted-lora-qkvo": dict(_LORA, concept="dotted", targets=("q", "k", "v", "out"), word="[w]", word_seed=1),
 }
 
@@ -81,7 +88,9 @@ def setup(name: str, r: dict) -> Setup:
             net.requires_grad_(True)
             net.text.requires_grad_(False)                 # the text encoder stays the CLIP's
         else:
-            adapt.add_lora(net, cross_attention_layers(net, r["targets"]), r["rank"], seed=r["seed"])
+            attention = [t for t in r["targets"] if t in ("q", "k", "v", "out")]
+            others = [t for t in r["targets"] if t not in attention]      # whole layer names, e.g. CONV28
+            adapt.add_lora(net, cross_attention_layers(net, attention) + others, r["rank"], seed=r["seed"])
     tokens = net.tokenizer.encode(prompts_for(r, digits))
     prior = prior_tokens = None
     if r.get("lam", 0) > 0:
