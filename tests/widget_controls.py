@@ -147,11 +147,21 @@ def timed_move(page, c: dict, i: int = 0, timeout_s: float = 120, quiet_ms: int 
     "last_ms": last input → last change} (ms None: it never changed)."""
     page.evaluate(f"() => window.__dd.arm('{c['figure']}')")
     move(page, c, i, **kw)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        r = page.evaluate("() => window.__dd.result()")
-        if r["t1"] is not None and r["now"] - r["t1"] > quiet_ms:
-            break
-        page.wait_for_timeout(50)
+    r = _settled(page, timeout_s, quiet_ms)
     return {"ms": None if r["t1"] is None or r["t0"] is None else r["t1"] - r["t0"], "redraws": r["redraws"],
             "after_last_input": r["after_last_input"], "last_ms": r["last_input_to_figure"]}
+
+
+def _settled(page, timeout_s: float, quiet_ms: int) -> dict:
+    """The probe's result once the armed figure has changed and then stayed still for ``quiet_ms`` (or timed out)."""
+    deadline = time.time() + timeout_s
+    while True:
+        r = page.evaluate("() => window.__dd.result()")
+        if (r["t1"] is not None and r["now"] - r["t1"] > quiet_ms) or time.time() > deadline:
+            return r
+        page.wait_for_timeout(50)
+
+
+def wait_redrawn(page, timeout_s: float = 120, quiet_ms: int = 300) -> bool:
+    """After ``window.__dd.arm`` and an input: True once the armed figure has changed and stayed still."""
+    return _settled(page, timeout_s, quiet_ms)["t1"] is not None

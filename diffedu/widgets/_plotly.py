@@ -5,15 +5,24 @@ travels to the browser); a plotly ``FigureWidget`` keeps one figure in the brows
 numbers that changed, which plotly.js restyles — and the student can hover, zoom and rotate.
 
 ``live_plotly(fig, update, controls)`` is ``_base.live`` for plotly: ``update(fig, **values)`` changes the
-figure's traces and layout (inside one ``batch_update``, so the browser redraws once). The box it returns also
-carries a static copy of the first figure (``text/html``, plotly.js from its CDN) for a notebook rendered without
-a kernel (nbconvert, nbviewer), where no widget can run; JupyterLab and Binder show the live widget.
+figure's traces and layout (inside one ``batch_update``, so the browser redraws once). JupyterLab, Notebook 7 and
+Binder show the live widget; ``nbconvert --execute`` stores the widgets' state in the notebook (nbclient's
+default), which its HTML export renders; the box also offers a static copy of its first figure (``text/html``,
+plotly.js from its CDN) to front-ends that run no widgets and fall back to HTML.
+
+The helpers below build 2-D point clouds the way every widget here draws them: many paths, arrows or circles
+as ONE NaN-separated line (one SVG path for the browser to redraw, not hundreds) and contour lines computed
+once in Python, never by plotly.js on each redraw.
 """
 from __future__ import annotations
 
+import contourpy
 import ipywidgets as W
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+import torch
+from plotly.subplots import make_subplots
 
 if pio.renderers.default == "plotly_mimetype":    # a kernel's default: add HTML (plotly.js from its CDN) so that a
     pio.renderers.default = "plotly_mimetype+notebook_connected"  # notebook shown without one still has the figures
@@ -75,8 +84,6 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
 
 def point_panels(titles, lim: float = 3.5, height: int = 420, width_each: int = 400) -> go.Figure:
     """1 × len(titles) square panels over [−lim, lim]², no ticks (the widgets' 2-D view)."""
-    from plotly.subplots import make_subplots
-
     n = len(titles)
     fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.04)
     for i in range(1, n + 1):
@@ -90,14 +97,13 @@ def point_panels(titles, lim: float = 3.5, height: int = 420, width_each: int = 
 
 def add_density(fig: go.Figure, mixture, col: int = 1, lim: float = 3.5, n: int = 100, color: str = "#1f77b4",
                 a: float = 1.0, b: float = 0.0) -> None:
-    """Contour lines of a mixture's exact density (at x = a x_0 + b ε) under panel ``col``; drawn once."""
-    import torch
-
+    """Contour lines of a mixture's exact density (at x = a x_0 + b ε) under panel ``col``; drawn once (as lines:
+    plotly.js would otherwise contour the grid again on every redraw)."""
     xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
     p = mixture.log_prob(torch.cartesian_prod(xs, xs), a, b).exp().reshape(n, n).T.numpy()
-    fig.add_trace(go.Contour(x=xs.numpy(), y=xs.numpy(), z=p, ncontours=6, showscale=False, hoverinfo="skip",
-                             contours=dict(coloring="none"), line=dict(color=color, width=0.8), opacity=0.7),
-                  row=1, col=col)
+    cx, cy = contour_lines(xs.numpy(), xs.numpy(), p)
+    fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", hoverinfo="skip", line=dict(color=color, width=0.8),
+                             opacity=0.7), row=1, col=col)
 
 
 def add_points(fig: go.Figure, col: int = 1, color: str = "#d62728", size: float = 3, opacity: float = 0.55,
@@ -118,8 +124,6 @@ def add_lines(fig: go.Figure, col: int = 1, color: str = "black", width: float =
 
 def trails(paths, m: int):
     """The first m particles' paths (frames, n, 2) as one NaN-separated polyline: (x, y) arrays."""
-    import numpy as np
-
     p = np.asarray(paths)[:, :m]
     lines = np.concatenate([p, np.full((1, p.shape[1], 2), np.nan)]).transpose(1, 0, 2).reshape(-1, 2)
     return lines[:, 0], lines[:, 1]
@@ -128,8 +132,6 @@ def trails(paths, m: int):
 def arrow_lines(points, vectors, length: float = 0.25, head: float = 0.3):
     """Arrows (quiver) as one NaN-separated polyline: from each point along its vector (scaled by ``length``),
     with a two-stroke head ``head`` × the arrow long at ±25°. points, vectors: (n, 2) arrays; returns (x, y)."""
-    import numpy as np
-
     p, v = np.asarray(points, dtype=float), np.asarray(vectors, dtype=float) * length
     tip = p + v
     c, s = np.cos(np.radians(25)), np.sin(np.radians(25))
@@ -143,10 +145,19 @@ def arrow_lines(points, vectors, length: float = 0.25, head: float = 0.3):
 
 def circles(centres, radii, n: int = 48):
     """Circles as one NaN-separated polyline: (x, y) arrays."""
-    import numpy as np
-
     a = np.linspace(0, 2 * np.pi, n)
     c, r = np.asarray(centres, dtype=float), np.asarray(radii, dtype=float)
     ring = np.concatenate([c[:, None, :] + r[:, None, None] * np.stack([np.cos(a), np.sin(a)], 1)[None],
                            np.full((len(c), 1, 2), np.nan)], 1).reshape(-1, 2)
     return ring[:, 0], ring[:, 1]
+
+
+def contour_lines(x, y, z, levels: int = 6):
+    """Iso-lines of z (shape (len(y), len(x))) at ``levels`` evenly spaced heights, as one NaN-separated polyline
+    (x, y) — computed once here (contourpy, matplotlib's contouring) instead of by plotly.js on every redraw."""
+    z = np.asarray(z, dtype=float)
+    gen = contourpy.contour_generator(np.asarray(x, dtype=float), np.asarray(y, dtype=float), z)
+    pieces = [np.vstack([seg, [np.nan, np.nan]]) for h in np.linspace(z.min(), z.max(), levels + 2)[1:-1]
+              for seg in gen.lines(h)]
+    xy = np.vstack(pieces) if pieces else np.empty((0, 2))
+    return xy[:, 0], xy[:, 1]

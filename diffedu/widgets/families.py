@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from ..plotting import DATA, MODEL, NOISE, to_np
 from ._base import player
-from ._plotly import live_plotly
+from ._plotly import contour_lines, live_plotly
 
 
 SHOWN = 600   # points drawn per panel: a browser moves every SVG point on a frame, and 600 show the shape
@@ -30,13 +30,15 @@ def _smooth(v, k: int = 25) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(v, k), axis=1)
 
 
-def _background(mixture=None, data=None, lim: float = 3.5, n: int = 60) -> dict:
-    """What is drawn under every frame, computed once: the exact density on a grid, or data points."""
+def _background(mixture=None, data=None, lim: float = 3.5, n: int = 80) -> dict:
+    """What is drawn under every frame, computed once: the exact density's contour lines, or data points, as
+    (x, y, mode) of one plotly scatter (switching data sets then changes numbers, not trace types)."""
     if mixture is not None:
         xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
         p = mixture.log_prob(torch.cartesian_prod(xs, xs)).exp().reshape(n, n).T.numpy()
-        return {"axis": xs.numpy(), "density": p}
-    return {"points": to_np(data)[:SHOWN] if data is not None else None}
+        return dict(zip(("x", "y"), contour_lines(xs.numpy(), xs.numpy(), p, levels=5)), mode="lines")
+    pts = to_np(data)[:SHOWN] if data is not None else np.empty((0, 2))
+    return {"x": pts[:, 0], "y": pts[:, 1], "mode": "markers"}
 
 
 def _snapshot_index(snap, i: int, frames: int) -> int:
@@ -57,21 +59,12 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
     n = len(families)
     fig = make_subplots(rows=2, cols=n, row_heights=[0.75, 0.25], vertical_spacing=0.12, horizontal_spacing=0.04,
                         subplot_titles=families + ["loss (running median)"] * n)
-    bg = {}                                   # data set → indices of its background traces (shown for it only)
-    for k in runs:
-        b = _background(mixtures.get(k), data.get(k), lim)
-        bg[k] = []
-        for col in range(1, n + 1):
-            if "density" in b:
-                fig.add_trace(go.Contour(x=b["axis"], y=b["axis"], z=b["density"], ncontours=5, showscale=False,
-                                         contours=dict(coloring="none"), line=dict(color=DATA, width=0.7),
-                                         opacity=0.6, hoverinfo="skip", visible=False), row=1, col=col)
-            elif b.get("points") is not None:
-                fig.add_trace(go.Scatter(x=b["points"][:, 0], y=b["points"][:, 1], mode="markers", hoverinfo="skip",
-                                         marker=dict(size=2, color=DATA, opacity=0.15), visible=False), row=1, col=col)
-            else:
-                continue
-            bg[k].append(len(fig.data) - 1)
+    backgrounds = {k: _background(mixtures.get(k), data.get(k), lim) for k in runs}
+    bg = []                                   # one background trace per panel, refilled when the data set changes
+    for col in range(1, n + 1):
+        fig.add_trace(go.Scatter(x=[], y=[], hoverinfo="skip", line=dict(color=DATA, width=0.7),
+                                 marker=dict(size=2, color=DATA), opacity=0.5), row=1, col=col)
+        bg.append(len(fig.data) - 1)
     pts, loss, mark = [], [], []
     for col in range(1, n + 1):
         for store, row, kw in ((pts, 1, dict(mode="markers", marker=dict(size=3, color=MODEL, opacity=0.5))),
@@ -86,9 +79,10 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
                       margin=dict(l=30, r=20, t=80, b=30), font=dict(size=11))
 
     def update(fig, dataset, frame):
-        for k, idx in bg.items():
-            for i in idx:
-                fig.data[i].visible = k == dataset
+        b = backgrounds[dataset]
+        for i in bg:
+            fig.data[i].x, fig.data[i].y, fig.data[i].mode = b["x"], b["y"], b["mode"]
+            fig.data[i].opacity = 0.6 if b["mode"] == "lines" else 0.15
         for col, name in enumerate(families):
             snap = runs[dataset].get(name)
             if snap is None:

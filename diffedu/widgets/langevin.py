@@ -110,7 +110,7 @@ def particles_figure(mixture, lim: float) -> go.Figure:
     k = len(mixture.weights)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.08,
                         subplot_titles=("particles", "mass per mode"))
-    fig.add_trace(go.Heatmap(x=[], y=[], z=[], colorscale="Blues", opacity=0.55, showscale=False, zsmooth="best",
+    fig.add_trace(go.Heatmap(x=[], y=[], z=[], colorscale="Blues", opacity=0.55, showscale=False, zsmooth="fast",
                              hoverinfo="skip"), 1, 1)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", marker=dict(size=4, color=MODEL, opacity=0.6),
                              hoverinfo="skip", showlegend=False), 1, 1)

@@ -16,7 +16,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..plotting import DATA, MODEL, grid_points, show, use_style
-from ._plotly import arrow_lines, live_plotly
+from ._plotly import arrow_lines, contour_lines, live_plotly
 
 
 def arrows(score: np.ndarray) -> np.ndarray:
@@ -85,7 +85,7 @@ def score_figure(data: dict) -> go.Figure:
     fig = make_subplots(rows=1, cols=2 if has_learned else 1, horizontal_spacing=0.08,
                         subplot_titles=["score field", "error"][: 2 if has_learned else 1])
     fig.add_trace(go.Heatmap(x=fa, y=fa, z=data["levels"][0]["density"], colorscale="Blues", opacity=0.5,
-                             showscale=False, zsmooth="best", hoverinfo="skip"), 1, 1)   # a heatmap: no contouring
+                             showscale=False, zsmooth="fast", hoverinfo="skip"), 1, 1)   # a heatmap: no contouring
     for name, color in (("exact ∇log p_σ", DATA), ("learned s_θ", MODEL)):
         fig.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, line=dict(color=color, width=1.1),
                                  hoverinfo="skip"), 1, 1)
@@ -93,9 +93,8 @@ def score_figure(data: dict) -> go.Figure:
         fig.add_trace(go.Heatmap(x=fa, y=fa, z=data["levels"][0]["error"], colorscale="Magma",
                                  colorbar=dict(title="log10", len=0.8), hovertemplate="log10 %{z:.2f}<extra></extra>"),
                       1, 2)
-        fig.add_trace(go.Contour(x=fa, y=fa, z=data["levels"][0]["density"], ncontours=5, showscale=False,
-                                 contours=dict(coloring="none"), line=dict(color="white", width=0.6),
-                                 hoverinfo="skip"), 1, 2)
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", line=dict(color="white", width=0.6), hoverinfo="skip",
+                                 showlegend=False), 1, 2)                 # p_σ's contours, computed in Python
     for col in range(1, 3 if has_learned else 2):
         x = "x" if col == 1 else f"x{col}"
         fig.update_xaxes(range=[fa[0], fa[-1]], row=1, col=col)
@@ -115,7 +114,8 @@ def update_score_figure(fig, data: dict, level: int, show_exact=True, show_learn
     fig.layout.annotations[0].text = f"score field at σ = {L['sigma']:.3f}"
     if "learned" in L:
         err = L["error"] * (L["density"] if weighted else 1.0)
-        fig.data[3].z, fig.data[4].z = np.log10(err + 1e-8), L["density"]
+        fig.data[3].z = np.log10(err + 1e-8)
+        fig.data[4].x, fig.data[4].y = contour_lines(data["fine_axis"], data["fine_axis"], L["density"], levels=5)
         fig.data[3].zmin, fig.data[3].zmax = (-6, 1) if weighted else (-3, 3)
         fig.layout.annotations[1].text = (("p_σ(x)·‖s_θ − ∇log p_σ‖²  (what the loss sees)" if weighted
                                            else "‖s_θ − ∇log p_σ‖²  (the actual error)")
