@@ -34,12 +34,17 @@ def scatter(ax, x, color=MODEL, label=None, s=4, alpha=0.5, lim=3.5):
     ax.set_aspect("equal")
 
 
+def density_grid(mixture, a=1.0, b=0.0, lim=3.5, n=120):
+    """(axis (n,), p (n, n)): an exact mixture density at noise level x = a·x_0 + b·ε on an n × n grid over
+    [−lim, lim]², p[row = y, column = x] (as contour and heatmap functions take it), float64."""
+    xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    return xs.numpy(), mixture.log_prob(torch.cartesian_prod(xs, xs), a, b).exp().reshape(n, n).T.numpy()
+
+
 def density_contour(ax, mixture, a=1.0, b=0.0, lim=3.5, n=120, color=DATA, levels=6):
     """Contours of an exact mixture density at noise level x = a·x_0 + b·ε."""
-    xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
-    grid = torch.cartesian_prod(xs, xs)
-    p = mixture.log_prob(grid, a, b).exp().reshape(n, n).T.numpy()
-    ax.contour(xs.numpy(), xs.numpy(), p, levels=levels, colors=color, linewidths=0.8, alpha=0.7)
+    xs, p = density_grid(mixture, a, b, lim, n)
+    ax.contour(xs, xs, p, levels=levels, colors=color, linewidths=0.8, alpha=0.7)
 
 
 def grid_points(lim=3.5, n=30, dtype=torch.float32):

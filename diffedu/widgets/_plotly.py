@@ -21,8 +21,9 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
-import torch
 from plotly.subplots import make_subplots
+
+from ..plotting import density_grid
 
 if pio.renderers.default == "plotly_mimetype":    # a kernel's default: add HTML (plotly.js from its CDN) so that a
     pio.renderers.default = "plotly_mimetype+notebook_connected"  # notebook shown without one still has the figures
@@ -99,9 +100,8 @@ def add_density(fig: go.Figure, mixture, col: int = 1, lim: float = 3.5, n: int 
                 a: float = 1.0, b: float = 0.0) -> None:
     """Contour lines of a mixture's exact density (at x = a x_0 + b ε) under panel ``col``; drawn once (as lines:
     plotly.js would otherwise contour the grid again on every redraw)."""
-    xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
-    p = mixture.log_prob(torch.cartesian_prod(xs, xs), a, b).exp().reshape(n, n).T.numpy()
-    cx, cy = contour_lines(xs.numpy(), xs.numpy(), p)
+    xs, p = density_grid(mixture, a, b, lim, n)
+    cx, cy = contour_lines(xs, xs, p)
     fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", hoverinfo="skip", line=dict(color=color, width=0.8),
                              opacity=0.7), row=1, col=col)
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
-import torch
 from plotly.subplots import make_subplots
 
-from ..plotting import DATA, MODEL, NOISE, to_np
+from ..plotting import DATA, MODEL, NOISE, density_grid, to_np
 from ._base import player
 from ._plotly import contour_lines, live_plotly
 
@@ -34,9 +33,8 @@ def _background(mixture=None, data=None, lim: float = 3.5, n: int = 80) -> dict:
     """What is drawn under every frame, computed once: the exact density's contour lines, or data points, as
     (x, y, mode) of one plotly scatter (switching data sets then changes numbers, not trace types)."""
     if mixture is not None:
-        xs = torch.linspace(-lim, lim, n, dtype=torch.float64)
-        p = mixture.log_prob(torch.cartesian_prod(xs, xs)).exp().reshape(n, n).T.numpy()
-        return dict(zip(("x", "y"), contour_lines(xs.numpy(), xs.numpy(), p, levels=5)), mode="lines")
+        xs, p = density_grid(mixture, lim=lim, n=n)
+        return dict(zip(("x", "y"), contour_lines(xs, xs, p, levels=5)), mode="lines")
     pts = to_np(data)[:SHOWN] if data is not None else np.empty((0, 2))
     return {"x": pts[:, 0], "y": pts[:, 1], "mode": "markers"}
 

@@ -15,7 +15,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..model import FunctionModel
-from ..plotting import DATA, MODEL, show, use_style
+from ..plotting import DATA, MODEL, density_grid, show, use_style
 from ..processes import VE
 from ..samplers import Recorder, annealed_langevin, langevin
 from ._base import player
@@ -88,9 +88,7 @@ def run_annealed(mixture, levels: int, sigma_max: float, sigma_min: float, steps
 def draw_particles(mixture, x: np.ndarray, title: str, sigma: float = 0.0, lim: float = 6.0):
     use_style()
     fig, (a, b) = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
-    xs = np.linspace(-lim, lim, 120)
-    grid = torch.cartesian_prod(torch.tensor(xs), torch.tensor(xs))
-    dens = mixture.log_prob(grid, 1.0, sigma).exp().reshape(120, 120).T.numpy()
+    xs, dens = density_grid(mixture, 1.0, sigma, lim, 120)
     a.contourf(xs, xs, dens, levels=10, cmap="Blues", alpha=0.55)
     a.scatter(x[:, 0], x[:, 1], s=5, c=MODEL, alpha=0.6, lw=0)
     a.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
@@ -125,15 +123,9 @@ def particles_figure(mixture, lim: float) -> go.Figure:
     return fig
 
 
-def _density(mixture, sigma: float, lim: float, n: int = 60):
-    xs = np.linspace(-lim, lim, n)
-    grid = torch.cartesian_prod(torch.tensor(xs), torch.tensor(xs))
-    return xs, mixture.log_prob(grid, 1.0, sigma).exp().reshape(n, n).T.numpy()
-
-
 def _explorer(mixture, compute, params: dict, lim: float):
     cache = lru_cache(maxsize=32)(lambda *vals: compute(**dict(zip(params, vals))))
-    density = lru_cache(maxsize=64)(lambda sigma: _density(mixture, sigma, lim))
+    density = lru_cache(maxsize=64)(lambda sigma: density_grid(mixture, 1.0, sigma, lim, 60))
     play, frame, frame_box = player(N_FRAMES + 1, description="frame", value=N_FRAMES)  # the end: where a run lands
 
     def update(fig, frame, **kw):
