@@ -252,6 +252,25 @@ def test_the_concepts_are_absent_from_mnist_and_present_on_their_examples():
         adapt.score(x[:2], "striped")
 
 
+def test_the_backhand_style_is_two_measured_attributes_rare_in_mnist_and_exaggerated_in_its_examples():
+    from diffedu.adapt.concepts import erase
+    from diffedu.datasets import mnist
+    from diffedu.text.attributes import slant, thickness
+
+    x, y = mnist.load("test")
+    s = adapt.score(x[:3000], "backhand")
+    th, sl = thickness(x[:3000]), slant(x[:3000])
+    assert torch.equal(s == 1, (th >= 2.33) & (sl <= -0.12))           # both caption bins, "thick" and "leaning left"
+    assert torch.equal(s == 0.5, ((th >= 2.33) ^ (sl <= -0.12)))
+    assert 0.03 < float((s > 0.5).double().mean()) < 0.09                # a style MNIST has, rarely (5.7 %)
+    ex, digits = adapt.examples("backhand")
+    assert digits.tolist() == [2, 3, 6, 9] and torch.equal(adapt.score(ex, "backhand"), torch.ones(4))
+    assert (thickness(ex) >= 2.8).all() and (slant(ex) <= -0.2).all()    # the examples exaggerate it
+    assert adapt.score(ex, "boxed").max() < 0.1                           # real digits: no mark drawn
+    assert torch.equal(erase(ex, "backhand"), ex)                         # a style has nothing to erase
+    with pytest.raises(ValueError, match="concept 'backhand' is a style"):
+        adapt.draw(ex, "backhand")
+
 
 @pytest.mark.slow
 def test_an_adapt_recipe_trains_only_its_adapter_and_saves_it_alone(tmp_path, monkeypatch):
@@ -278,7 +297,8 @@ def test_the_shipped_adapters_attach_to_the_shipped_text_model():
     from diffedu.pretrained import ASSETS
 
     names = adapt.shipped_adapters()
-    assert {"boxed-textual-inversion", "boxed-lora-qk", "boxed-lora-qkvo", "dotted-lora-qkvo"} <= set(names)
+    assert {"boxed-textual-inversion", "boxed-lora-qk", "boxed-lora-qkvo", "dotted-lora-qkvo",
+            "backhand-textual-inversion", "backhand-lora-qk", "backhand-lora-qk-leaning"} <= set(names)
     full = (ASSETS / "mnist-text-unet.safetensors").stat().st_size
     x_T = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for name in names:
@@ -287,9 +307,25 @@ def test_the_shipped_adapters_attach_to_the_shipped_text_model():
             assert m.net.tokenizer.encode("a s* two").max() == len(m.net.config["vocab"]) + 1
         else:   # small next to the model: the lecture's Q, K at rank 4 within the issue's 1 %
             size = (ASSETS / "adapters" / f"{name}.safetensors").stat().st_size
-            assert size <= (0.01 if name == "boxed-lora-qk" else 0.015) * full
+            from diffedu.recipes import RECIPES
+
+            assert size <= (0.01 if RECIPES[name]["targets"] == ("q", "k") else 0.015) * full
         from diffedu.text import PromptGuided
         out = de.ddim_sample(PromptGuided(m, "a s* two" if name.endswith("inversion") else "two", 3.0), x_T, 3)
         assert torch.isfinite(out).all()
     with pytest.raises(ValueError, match="shipped adapter"):
         adapt.attach("boxed-lora-xyz", de.pretrained("mnist-text-unet"))
+
+
+def test_the_shipped_backhand_word_draws_the_style_which_the_plain_prompt_rarely_does():
+    """Section 6 of lesson 11, small: the learned word s* against "the digit …" on the same noise (DDIM-10)."""
+    import diffedu as de
+    from diffedu.adapt.evaluate import concept_prompts, sample
+
+    base = de.pretrained("mnist-text-unet")
+    ti = adapt.attach("backhand-textual-inversion", de.pretrained("mnist-text-unet"))
+    rate = {}
+    for name, model, word in (("plain", base, ""), ("s*", ti, "s*")):
+        x = sample(model, concept_prompts(word, 20), w=3.0, steps=10, seed=0)
+        rate[name] = float((adapt.score(x, "backhand") > 0.5).double().mean())
+    assert rate["plain"] <= 0.2 and rate["s*"] >= 0.6, rate

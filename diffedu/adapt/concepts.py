@@ -1,16 +1,24 @@
 """The new concepts of lesson 11, made from MNIST so they are reproducible, and how to tell them in a sample.
 
 * **boxed**: the digit inside a one-pixel box drawn on rows/columns 1 and 26 of the 28×28 image;
-* **dotted**: a 3×3 dot in the top-right corner (rows 2–4, columns 23–25).
+* **dotted**: a 3×3 dot in the top-right corner (rows 2–4, columns 23–25);
+* **backhand**: a style, not a mark — a heavy hand leaning left (thickness ≥ 2.33 px and slant ≤ −0.12, the
+  caption bins "thick" and "leaning left" of ``text.captions``).
 
-Neither has a word in lesson 10's vocabulary, and neither occurs in MNIST (fewer than 1 % of the ink pixels
+Neither mark has a word in lesson 10's vocabulary, and neither occurs in MNIST (fewer than 1 % of the ink pixels
 of the training digits fall on the box; the corner is as empty), so nothing the text model has learned draws
-them. Each concept's examples are four test digits (``EXAMPLES``) with the mark drawn on — the handful of
-pictures a user would bring.
+them: they are *outside* the model's range. The backhand is *inside* it: "a bold backslanted two" draws it
+(95 % of samples), "the digit two" rarely (3 %; 5.7 % of MNIST's test digits are written so) — it has no word
+of its own, but two words describe it. The lesson needs both kinds: what can only re-route what the model
+already draws (textual inversion, LoRA on Q and K) can learn the style, not the box. Each concept's examples are
+four test digits (``EXAMPLES``): the marks drawn on, or — the style — the first of each digit written in an
+exaggerated backhand (thickness ≥ 2.8 px, slant ≤ −0.2: 1.4 % of the test set); the handful of pictures a user
+would bring.
 
-The detectors are closed forms, not learned: a concept's **score** is the mean brightness of its mark's pixels,
-mapped to [0, 1] (0 black, 1 white); an image "has" the concept when the score exceeds 0.5. On the MNIST test
-digits the box scores 0.01 on average and the dot 0.02; on the examples, 1.
+The detectors are closed forms, not learned: a mark's **score** is the mean brightness of its pixels, mapped to
+[0, 1] (0 black, 1 white); the style's is the share of its two attributes the image has (0, ½ or 1). An image
+"has" the concept when the score exceeds 0.5. On the MNIST test digits the box scores 0.01 on average and the
+dot 0.02; on the examples, 1.
 """
 from __future__ import annotations
 
@@ -18,18 +26,27 @@ import torch
 
 from .._checks import check_batched
 
-EXAMPLES = {"boxed": (2, 3, 5, 8), "dotted": (0, 4, 6, 9)}   # which digits each concept's examples show
-_FIRST = {0: 3, 2: 1, 3: 18, 4: 4, 5: 8, 6: 11, 8: 61, 9: 7}   # their indices: the first of each in MNIST's test set
+EXAMPLES = {"boxed": (2, 3, 5, 8), "dotted": (0, 4, 6, 9), "backhand": (2, 3, 6, 9)}  # the digits they show
+# their indices in MNIST's test set: the first of each digit (a mark's), the first in an exaggerated backhand
+_FIRST = {"boxed": {2: 1, 3: 18, 5: 8, 8: 61}, "dotted": {0: 3, 4: 4, 6: 11, 9: 7},
+          "backhand": {2: 513, 3: 437, 6: 461, 9: 209}}
+STYLES = {"backhand": {"stroke": "thick", "slant": "left"}}    # a style: the attribute bins it is made of
+
+
+def _check(concept: str) -> None:
+    if concept not in EXAMPLES:
+        raise ValueError(f"concept must be one of {', '.join(map(repr, EXAMPLES))}, got {concept!r}")
 
 
 def _mask(concept: str, device=None) -> torch.Tensor:
+    _check(concept)
+    if concept in STYLES:
+        raise ValueError(f"concept {concept!r} is a style: it has no mark to draw or erase")
     m = torch.zeros(28, 28, dtype=torch.bool, device=device)
     if concept == "boxed":
         m[1, 1:27] = m[26, 1:27] = m[1:27, 1] = m[1:27, 26] = True
     elif concept == "dotted":
         m[2:5, 23:26] = True
-    else:
-        raise ValueError(f"concept must be 'boxed' or 'dotted', got {concept!r}")
     return m
 
 
@@ -45,12 +62,20 @@ def erase(x: torch.Tensor, concept: str) -> torch.Tensor:
     """The mark's pixels set to the background (−1): what a digit classifier should see (a box is not ink it
     knows; the course classifier reads a boxed two as anything)."""
     check_batched("x", x)
-    return x.masked_fill(_mask(concept, x.device), -1.0)
+    _check(concept)
+    return x if concept in STYLES else x.masked_fill(_mask(concept, x.device), -1.0)
 
 
 def score(x: torch.Tensor, concept: str) -> torch.Tensor:
-    """(B,) mean brightness of the mark's pixels in [0, 1]: ≈ 0 without the concept, ≈ 1 with it."""
+    """(B,) in [0, 1], ≈ 0 without the concept, 1 with it: a mark's mean brightness, or the share of a style's
+    attributes the digit has (``text.captions.attributes``: stroke and slant measured on the ink)."""
     check_batched("x", x)
+    _check(concept)
+    if concept in STYLES:
+        from ..text.captions import attributes
+
+        want = STYLES[concept]
+        return torch.tensor([sum(a[k] == v for k, v in want.items()) / len(want) for a in attributes(x)])
     m = _mask(concept, x.device)
     return ((x[:, 0][:, m].float().clamp(-1, 1) + 1) / 2).mean(1)
 
@@ -59,8 +84,8 @@ def examples(concept: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (4, 1, 28, 28), digits (4,)): the concept's example images, from the MNIST test set."""
     from ..datasets import mnist
 
-    _mask(concept)
+    _check(concept)
     x, y = mnist.load("test")
-    idx = [_FIRST[d] for d in EXAMPLES[concept]]
+    idx = [_FIRST[concept][d] for d in EXAMPLES[concept]]
     assert all(int(y[i]) == d for i, d in zip(idx, EXAMPLES[concept]))
-    return draw(x[idx], concept), y[idx]
+    return (x[idx] if concept in STYLES else draw(x[idx], concept)), y[idx]

@@ -1,10 +1,10 @@
 """How well a fine-tuned model learned its concept, and what it forgot (lesson 11's table).
 
     fidelity    the share of samples that show the concept (``concepts.score`` > 0.5: the mark's pixels are
-                bright), for prompts that ask for it
+                bright, or the digit has both of the style's attributes), for prompts that ask for it
     forgetting  on ordinary prompts ("the digit seven", "a thick two", …): the digit accuracy by the course
                 classifier and the attributes by their measurements (``text.prompt_agreement``, on the images with
-                the concept's mark erased: the classifier never saw one), and the share of
+                a mark erased: the classifier never saw one), and the share of
                 samples that show the concept although nobody asked (language drift)
     diversity   the mean RMS pixel distance between two samples of the same prompt (the base model's value is
                 the reference: a model that copies its four examples scores low)

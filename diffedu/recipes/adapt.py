@@ -1,12 +1,13 @@
 """Recipes for lesson 11: teaching the text model (``mnist-text-unet``) a concept it has no word for, from the four
 example images of ``adapt.concepts`` — by textual inversion, DreamBooth (with and without prior preservation)
-and LoRA (cross-attention Q, K alone, or Q, K, V, O).
+and LoRA (cross-attention Q, K alone, or Q, K, V, O); the box (outside the model's range) by each, the backhand
+style (inside it) by the two that can only re-route, textual inversion and LoRA on Q, K.
 
 Each run starts from the shipped text model (``DIFFEDU_TEXT_UNET`` points elsewhere, e.g. for a quick test) and
 saves only what it trained: the new word's embedding, the adapter, or — DreamBooth — the whole denoiser.
 
 Prompts: textual inversion learns "s*" in "a s* two" (the word starts from "digit"); DreamBooth and the LoRAs
-teach a rare identifier ("[v]" for the box, "[w]" for the dot: a new token with a random embedding, kept
+teach a rare identifier ("[v]" for the box, "[w]" for the dot, "[u]" for the backhand: a new token with a random embedding, kept
 fixed) in "a [v] two", and preserve the prior with the frozen model's own samples of ordinary captions (the
 caption generator's templates, digits and attributes: every kind of prompt the model was trained on). λ = 0
 is the naive fine-tune of the lesson's section 2. LoRA with this objective is how LoRAs for a subject are
@@ -43,6 +44,13 @@ RECIPES = {
     "boxed-lora-qk-conv": dict(_LORA, concept="boxed", rank=3, targets=("q", "k") + CONV28),
     "boxed-lora-qkvo-r3": dict(_LORA, concept="boxed", rank=3, lam=3.0, targets=("q", "k", "v", "out")),  # measured
     "dotted-lora-qkvo": dict(_LORA, concept="dotted", targets=("q", "k", "v", "out"), word="[w]", word_seed=1),
+    # a concept inside the model's range (a style two words describe): what only re-routes can learn it
+    "backhand-textual-inversion": dict(_BASE, kind="textual-inversion", concept="backhand", steps=300, lr=2e-2,
+                                       word="s*", init="digit"),
+    # the identifier matters: seed 5's random vector draws no backhand before training (1 %), seed 2's already
+    # leans to it (24 %): Q and K can only re-route among what the prompt's words carry
+    "backhand-lora-qk": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=5),
+    "backhand-lora-qk-leaning": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=2),
 }
 
 
