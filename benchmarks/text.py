@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/text.py --part prompts      # lesson 10: digit/attribute accuracy, seen vs held out
     .venv/bin/python benchmarks/text.py --part latency      # lesson 10: prompt box, 10 digits per prompt
-    .venv/bin/python benchmarks/text.py --part adapt        # lesson 11: the four methods' table
+    .venv/bin/python benchmarks/text.py --part adapt        # lesson 11: the four methods' table, the backhand's
 
 prompts: 1,000 prompts (100 per digit; templates of the captions with and without attributes) at w = 3, DDIM-25,
 scored by the course classifier (digit) and the caption measurements (stroke, slant); then the held-out
@@ -20,7 +20,7 @@ import torch
 
 import diffedu as de
 from diffedu import adapt, text
-from diffedu.adapt.evaluate import concept_prompts, measure, ordinary_prompts
+from diffedu.adapt.evaluate import concept_prompts, measure, ordinary_prompts, sample
 from diffedu.pretrained import ASSETS
 from diffedu.text.captions import NAMES
 from diffedu.widgets.text import sample_prompts
@@ -89,6 +89,20 @@ def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0, only=None):
         m = adapt.attach(name, fresh())
         row(name, m, adapt.new_words(m)[0], concept=name.split("-")[0],
             path=adapt.adapter_path(name), trained=adapt.count(m.net))
+    # the backhand, a style inside the model's range: the plain prompt and the two words it replaces for reference
+    row("backhand-base", base, None, concept="backhand")
+    row("backhand-base-two-words", base, "bold backslanted", concept="backhand")
+    ti = adapt.attach("backhand-textual-inversion", fresh())
+    row("backhand-textual-inversion", ti, "s*", concept="backhand", path=adapt.adapter_path("backhand-textual-inversion"),
+        trained=ti.net.text.embed.new.numel())
+    for name in ("backhand-lora-qk", "backhand-lora-qk-leaning"):
+        m = adapt.attach(name, fresh())
+        row(name, m, "[u]", concept="backhand", path=adapt.adapter_path(name), trained=adapt.count(m.net))
+        if not only or name in only:                       # the identifier alone: the LoRA at s = 0
+            adapt.set_scale(m.net, 0.0)
+            x = sample(m, concept_prompts("[u]", n_c), w, steps)
+            rows[name]["fidelity_at_s0"] = float((adapt.score(x, "backhand") > 0.5).double().mean())
+            print(name, "at s = 0:", rows[name]["fidelity_at_s0"], flush=True)
     return rows
 
 

@@ -317,15 +317,18 @@ def test_the_shipped_adapters_attach_to_the_shipped_text_model():
         adapt.attach("boxed-lora-xyz", de.pretrained("mnist-text-unet"))
 
 
-def test_the_shipped_backhand_word_draws_the_style_which_the_plain_prompt_rarely_does():
-    """Section 6 of lesson 11, small: the learned word s* against "the digit …" on the same noise (DDIM-10)."""
+def test_the_shipped_backhand_adapters_draw_the_style_as_lesson_11_says():
+    """Section 6 of lesson 11, small (20 prompts, DDIM-10, the same noise): the learned word s* draws the backhand
+    that "the digit …" rarely does; LoRA on Q, K does so with the identifier that leaned to it, not the neutral one."""
     import diffedu as de
     from diffedu.adapt.evaluate import concept_prompts, sample
 
-    base = de.pretrained("mnist-text-unet")
-    ti = adapt.attach("backhand-textual-inversion", de.pretrained("mnist-text-unet"))
+    fresh = lambda: de.pretrained("mnist-text-unet")  # noqa: E731
     rate = {}
-    for name, model, word in (("plain", base, ""), ("s*", ti, "s*")):
+    for name, model, word in (("plain", fresh(), ""), ("s*", adapt.attach("backhand-textual-inversion", fresh()), "s*"),
+                              ("neutral", adapt.attach("backhand-lora-qk", fresh()), "[u]"),
+                              ("leaning", adapt.attach("backhand-lora-qk-leaning", fresh()), "[u]")):
         x = sample(model, concept_prompts(word, 20), w=3.0, steps=10, seed=0)
         rate[name] = float((adapt.score(x, "backhand") > 0.5).double().mean())
     assert rate["plain"] <= 0.2 and rate["s*"] >= 0.6, rate
+    assert rate["neutral"] <= 0.25 and rate["leaning"] >= rate["neutral"] + 0.3, rate

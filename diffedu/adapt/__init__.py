@@ -3,7 +3,8 @@
     words        textual inversion: one new word's embedding is all that trains (k × D numbers)
     lora         LoRA: low-rank updates W + s (α/r) B A on chosen layers (a small file, a knob at inference)
     dreambooth   fine-tune the whole denoiser, with the prior-preservation loss against forgetting
-    concepts     the lesson's new concepts (a box, a dot) drawn on MNIST digits, and their closed-form detectors
+    concepts     the lesson's new concepts — a box and a dot drawn on MNIST digits, a backhand style — and
+                 their closed-form detectors
     files        adapters saved alone and attached to the base model they were trained on
 """
 from .concepts import draw, examples, score

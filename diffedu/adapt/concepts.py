@@ -63,7 +63,7 @@ def erase(x: torch.Tensor, concept: str) -> torch.Tensor:
     knows; the course classifier reads a boxed two as anything)."""
     check_batched("x", x)
     _check(concept)
-    return x if concept in STYLES else x.masked_fill(_mask(concept, x.device), -1.0)
+    return x.clone() if concept in STYLES else x.masked_fill(_mask(concept, x.device), -1.0)
 
 
 def score(x: torch.Tensor, concept: str) -> torch.Tensor:
@@ -75,7 +75,8 @@ def score(x: torch.Tensor, concept: str) -> torch.Tensor:
         from ..text.captions import attributes
 
         want = STYLES[concept]
-        return torch.tensor([sum(a[k] == v for k, v in want.items()) / len(want) for a in attributes(x)])
+        return torch.tensor([sum(a[k] == v for k, v in want.items()) / len(want) for a in attributes(x.cpu())],
+                            device=x.device)
     m = _mask(concept, x.device)
     return ((x[:, 0][:, m].float().clamp(-1, 1) + 1) / 2).mean(1)
 

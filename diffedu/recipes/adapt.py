@@ -47,8 +47,8 @@ RECIPES = {
     # a concept inside the model's range (a style two words describe): what only re-routes can learn it
     "backhand-textual-inversion": dict(_BASE, kind="textual-inversion", concept="backhand", steps=300, lr=2e-2,
                                        word="s*", init="digit"),
-    # the identifier matters: seed 5's random vector draws no backhand before training (1 %), seed 2's already
-    # leans to it (24 %): Q and K can only re-route among what the prompt's words carry
+    # the identifier matters: before training (LoRA at s = 0, 100 prompts) seed 5's random vector draws the
+    # backhand in 1 % of samples, seed 2's in 24 %: Q and K can only re-route among what the prompt's words carry
     "backhand-lora-qk": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=5),
     "backhand-lora-qk-leaning": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=2),
 }
