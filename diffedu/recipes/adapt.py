@@ -8,10 +8,10 @@ saves only what it trained: the new word's embedding, the adapter, or — DreamB
 
 Prompts: textual inversion learns "s*" in "a s* two" (the word starts from "digit"); DreamBooth and the LoRAs
 teach a rare identifier ("[v]" for the box, "[w]" for the dot, "[u]" for the backhand: a new token with a
-random embedding, kept fixed) in "a [v] two", and preserve the prior with the frozen model's own samples of ordinary captions (the
-caption generator's templates, digits and attributes: every kind of prompt the model was trained on). λ = 0
-is the naive fine-tune of the lesson's section 2. LoRA with this objective is how LoRAs for a subject are
-usually trained (DreamBooth-LoRA); only A and B train.
+random embedding, kept fixed) in "a [v] two", and preserve the prior with the frozen model's own samples of
+ordinary captions (the caption generator's templates, digits and attributes: every kind of prompt the model was
+trained on). λ = 0 is the naive fine-tune of the lesson's section 2. LoRA with this objective is how LoRAs for a
+subject are usually trained (DreamBooth-LoRA); only A and B train.
 """
 from __future__ import annotations
 
