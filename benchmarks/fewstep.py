@@ -16,10 +16,11 @@ import torch
 
 import diffedu as de
 from diffedu import metrics, toy
-from diffedu.consistency import consistency_sample
+from diffedu.samplers import consistency_sample
 from diffedu.datasets import mnist
-from diffedu.distill import distill_round
-from diffedu.flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs
+from diffedu.fewstep import distill_round
+from diffedu.fewstep import flow_matching_loss, reflow_loss, reflow_pairs
+from diffedu.samplers import euler_sample, heun_sample
 from diffedu.images import sample_images
 
 ap = argparse.ArgumentParser()

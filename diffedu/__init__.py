@@ -8,19 +8,18 @@ timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
     samplers                 plain functions sample(model, x, grid, generator=, callback=)
     checkpoint, pretrained   one safetensors file carries all of it; pretrained(NAME) is ready to sample
     losses, train, recipes   how the networks are trained (recipes: how every shipped one was)
-    distill, consistency,    few-step sampling: progressive distillation, consistency models,
-    flow                     flow matching / rectified flow (Euler and Heun on the velocity ODE, reflow)
+    fewstep                  few-step sampling: progressive distillation, consistency models,
+                             flow matching / rectified flow (their samplers live in ``samplers``)
     latent, cascade          scaling up resolution: latent diffusion (an autoencoder carried by the model) and
                              cascades (a base model, super-resolution with conditioning augmentation)
     text, adapt              prompts (captions, a small CLIP, prompt and CLIP guidance) and teaching a trained
                              text model a new concept (textual inversion, DreamBooth, LoRA)
 """
 from . import checkpoint, forward, losses, metrics, processes, schedules, toy
-from . import cascade, consistency, distill, flow, latent
+from . import cascade, fewstep, latent
 from .config import FAST, pick
-from .consistency import ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update
-from .distill import distill_loss, distill_round, distill_target, guided_target
-from .flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs, straightness
+from .fewstep import (ConsistencyModel, consistency_distillation_loss, distill_loss, distill_round, distill_target,
+                      ema_update, flow_matching_loss, guided_target, reflow_loss, reflow_pairs, straightness)
 from .forward import q_posterior, q_sample, q_step
 from .images import sample_images
 from .latent import LatentDiffusionModel
@@ -29,8 +28,8 @@ from .model import DiffusionModel, FunctionModel, Model
 from .models import MLPDenoiser, ScoreMLP, timestep_embedding
 from .pretrained import pretrained, shipped
 from .processes import VE, VESDE, VPSDE, CosineVP, DiscreteVP, Linear
-from .samplers import (Recorder, annealed_langevin, ddim_sample, ddpm_sample, langevin, probability_flow_ode,
-                       reverse_sde_sample)
+from .samplers import (Recorder, annealed_langevin, consistency_sample, ddim_sample, ddpm_sample, euler_sample,
+                       heun_sample, langevin, probability_flow_ode, reverse_sde_sample)
 from .train import pick_device, tensor_batches, train
 
 __version__ = "0.2.0"
@@ -39,6 +38,6 @@ __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules
            "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "shipped", "DiscreteVP", "VPSDE", "CosineVP",
            "VESDE", "VE", "Linear", "Recorder", "ddpm_sample", "ddim_sample", "langevin", "annealed_langevin",
            "reverse_sde_sample", "probability_flow_ode", "pick_device", "tensor_batches", "train",
-           "cascade", "consistency", "distill", "flow", "latent", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
+           "cascade", "fewstep", "latent", "ConsistencyModel", "consistency_distillation_loss", "consistency_sample",
            "ema_update", "distill_loss", "distill_round", "distill_target", "guided_target", "euler_sample",
            "flow_matching_loss", "heun_sample", "reflow_loss", "reflow_pairs", "straightness", "sample_images", "LatentDiffusionModel"]

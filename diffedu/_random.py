@@ -22,3 +22,8 @@ def randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -
 def randint(low: int, high: int, shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Integers in [low, high) of ``shape`` (int64), on ``like``'s device."""
     return torch.randint(low, high, shape, generator=generator, device=_device(like, generator)).to(like.device)
+
+
+def uniform(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """U[0, 1) of ``shape`` in float64 (times and levels are computed in float64), on ``like``'s device."""
+    return torch.rand(shape, generator=generator, dtype=torch.float64, device=_device(like, generator)).to(like.device)

@@ -17,9 +17,10 @@ import torch
 from torch.nn import functional as F
 
 from ._checks import check_real
-from ._random import randn
+from ._random import randn, uniform
 from .model import DiffusionModel, Model, _labels
 from .processes import CosineVP, column
+from .losses import diffusion_loss
 from .samplers import ddim_sample
 
 AUGMENTATION = CosineVP()  # the noise of conditioning augmentation at level s ∈ [0, 1]
@@ -65,11 +66,8 @@ class SuperResolution(Model):
 def sr_loss(net, x: torch.Tensor, process, *, factor: int = 2, max_level: float = 0.5, generator=None, **kw):
     """The SR model's training loss: the diffusion loss on the high-resolution x, conditioned on its own
     downsampled-then-upsampled copy augmented at s ~ U[0, max_level]."""
-    from .losses import diffusion_loss
-
     B, size = x.shape[0], x.shape[-1]
-    level = max_level * torch.rand((B,), generator=generator, dtype=torch.float64,
-                                   device=generator.device if generator is not None else x.device).to(x.device)
+    level = max_level * uniform((B,), x, generator)
     low = augment(upsample(downsample(x, factor), size), level, generator=generator)
     return diffusion_loss(net, x, process, generator=generator, low=low, level=level.to(x.dtype), **kw)
 

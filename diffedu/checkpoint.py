@@ -26,7 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from . import processes as P
-from .consistency import ConsistencyModel
+from .fewstep.consistency import ConsistencyModel
 from .latent import LatentDiffusionModel
 from .model import DiffusionModel
 from .models.registry import build

@@ -140,6 +140,15 @@ def gaussian_kl(mean1, var1, mean2, var2):
     return 0.5 * (torch.log(var2) - torch.log(var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1.0)
 
 
+def kl_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(m, diag s²) ‖ N(0, I)) = ½ Σ_j (m_j² + s_j² − 1 − log s_j²) per sample (B,), summed over every entry
+    but the first dimension: the VAE's term (lesson 00) and the latent autoencoder's (lesson 09)."""
+    if mean.shape != logvar.shape:
+        raise ValueError(f"mean and logvar must have the same shape, got {tuple(mean.shape)} and "
+                         f"{tuple(logvar.shape)}")
+    return 0.5 * (mean**2 + logvar.exp() - 1 - logvar).flatten(1).sum(1)
+
+
 def _require_positive_t(t) -> None:
     if isinstance(t, int) and t < 1 or torch.is_tensor(t) and t.numel() and int(t.min()) < 1:
         raise ValueError("t must be >= 1 here (step t = 0 is the clean data)")

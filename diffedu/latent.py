@@ -3,7 +3,7 @@
 Train once an autoencoder E, D with a small KL pull of q(z|x) = N(μ(x), diag σ²(x)) towards N(0, I):
 
     L_AE = ‖x − D(z)‖² + β · KL(q(z|x) ‖ N(0, I)),   z = μ + σ ε,
-    KL   = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²)        (closed form, summed over the latent's entries)
+    KL   = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²)        (``forward.kl_standard_normal``, over the latent's entries)
 
 then train the diffusion model on z₀ = κ · μ(x), where the **scale factor** κ = 1/std(μ) over the training
 set makes the latents unit-variance (Stable Diffusion's 0.18215 is κ for its own autoencoder): the noise
@@ -21,16 +21,9 @@ import torch
 
 from ._checks import check_real
 from ._random import randn
-from .families.vae import kl_standard_normal, reparameterize
+from .families.vae import reparameterize
+from .forward import kl_standard_normal
 from .model import DiffusionModel
-
-
-def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(μ, diag e^logvar) ‖ N(0, I)) per sample, (B,): lesson 00's VAE term over all the latent's entries."""
-    if mean.shape != logvar.shape:
-        raise ValueError(f"mean and logvar must have the same shape, got {tuple(mean.shape)} and "
-                         f"{tuple(logvar.shape)}")
-    return kl_standard_normal(mean.flatten(1), logvar.flatten(1))
 
 
 def autoencoder_loss(ae, x: torch.Tensor, kl_weight: float = 1e-6, generator=None) -> torch.Tensor:
@@ -42,7 +35,7 @@ def autoencoder_loss(ae, x: torch.Tensor, kl_weight: float = 1e-6, generator=Non
     mean, logvar = ae.encode(x)
     z = reparameterize(mean, logvar, randn(mean.shape, mean, generator))     # z = μ + σ ε
     rec = ((ae.decode(z) - x) ** 2).flatten(1).sum(1)
-    return ((rec + kl_weight * kl_divergence(mean, logvar)) / x[0].numel()).mean()
+    return ((rec + kl_weight * kl_standard_normal(mean, logvar)) / x[0].numel()).mean()
 
 
 def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_batched
-from ._random import randint, randn
+from ._random import randn
 from .model import PREDICTIONS, FunctionModel
 from .processes import DiscreteVP, Process, column
 from .schedules import Schedule
@@ -48,9 +48,15 @@ def targets(process: Process, x0: torch.Tensor, eps: torch.Tensor, t: torch.Tens
     return out
 
 
+def truncated_snr(process: Process, t) -> torch.Tensor:
+    """max(SNR_t, 1), SNR_t = α_t²/σ_t²: Salimans & Ho's "truncated SNR" weight on an x_0 error (float64)."""
+    a, s = process.alpha_sigma(t)
+    return ((a / s) ** 2).clamp(min=1.0)
+
+
 def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", weighting: str = "simple",
-                   t: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                   **net_kwargs) -> torch.Tensor:
+                   t: torch.Tensor | None = None, noise: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None, **net_kwargs) -> torch.Tensor:
     """One Monte-Carlo estimate of the loss on a batch x0 (Algorithm 1, line 5).
 
     process:   a ``processes.Process`` (a named ``Schedule`` is read as ``DiscreteVP``).
@@ -60,7 +66,11 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
                         low-noise steps stop dominating; for v-prediction min(SNR, γ)/(SNR + 1).
     weighting="elbo":   T · E_t[ weight_t · ‖ε − ε̂‖² ] summed over dimensions — the ELBO terms L_{1..T−1}
                         in nats per sample (up to the constant L_T and the decoder L_0), on a DiscreteVP.
-    t: optionally the times (B,); otherwise uniform on {1, …, T}, or on (t_clean, t_max] for a continuous one.
+    t: optionally the times (B,); otherwise ``process.sample_t``: uniform on {1, …, T}, or on (t_clean, t_max].
+    noise: optionally the ε of each sample (flow matching's x_1, a reflow pair's coupled noise); else drawn.
+
+    Flow matching (Lipman et al. 2023) is this loss with prediction="velocity" on ``processes.Linear``: its target
+    α'_t x_0 + σ'_t ε = ε − x_0 (``fewstep.flow_matching_loss`` names it).
     """
     check_batched("x0", x0)
     if isinstance(process, Schedule):
@@ -75,16 +85,12 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
         raise ValueError(f"weighting must be one of {WEIGHTINGS} (elbo: on a DiscreteVP; min-snr: for eps, x0 or v), "
                          f"got {weighting!r}")
     B = x0.shape[0]
-    if t is None:
-        if process.discrete:
-            t = randint(1, process.T + 1, (B,), x0, generator)
-        else:
-            u = torch.rand((B,), generator=generator, dtype=torch.float64,
-                           device=generator.device if generator is not None else x0.device).to(x0.device)
-            t = process.t_max - u * (process.t_max - process.t_clean)  # (t_clean, t_max]
-    t = process.time_tensor(t, B, x0.device)
-    eps = randn(x0.shape, x0, generator)
-    xt = process.sample(x0, t, eps)
+    t = process.time_tensor(process.sample_t(B, x0, generator) if t is None else t, B, x0.device)
+    if noise is not None and (not torch.is_tensor(noise) or noise.shape != x0.shape):
+        raise ValueError(f"noise must be a tensor of x0's shape {tuple(x0.shape)}, got "
+                         f"{tuple(noise.shape) if torch.is_tensor(noise) else type(noise).__name__}")
+    eps = randn(x0.shape, x0, generator) if noise is None else noise
+    xt = process.q_sample(x0, t, eps)
     pred = net(xt, process.net_time(t), **net_kwargs)
     if pred.shape != x0.shape:
         raise ValueError(f"the network returned shape {tuple(pred.shape)}, expected {tuple(x0.shape)}")

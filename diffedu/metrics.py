@@ -146,7 +146,7 @@ def classifier_accuracy(classifier, t=None, n: int | None = None, process=None, 
         if process is not None:
             tt = process.time_tensor(1 if t is None else t, len(xb), dev)
             noise = randn(xb.shape, xb, torch.Generator().manual_seed(i))
-            logits = classifier(process.sample(xb, tt, noise), process.net_time(tt))
+            logits = classifier(process.q_sample(xb, tt, noise), process.net_time(tt))
         else:
             logits = classifier(xb)
         correct += int((logits.argmax(1) == yb).sum())

@@ -165,6 +165,11 @@ def _labels(y, n: int, num_classes: int, device) -> torch.Tensor:
     return y
 
 
+def conditioned(model, y):
+    """``model.given(y)``, or the model itself when y is None (an unconditional batch)."""
+    return model if y is None else model.given(y)
+
+
 def network(model) -> torch.nn.Module:
     """The torch module inside a model (a model's ``.net``, a model inside a model's ``.net.net``), or the module."""
     m = model

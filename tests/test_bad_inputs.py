@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import diffedu as de
-from diffedu import checkpoint, forward, metrics, schedules, sde, toy
+from diffedu import checkpoint, forward, metrics, schedules, toy
 from diffedu.datasets import mnist
 from diffedu.guidance import classifier_guided
 from diffedu.models import UNet, UNetConfig
@@ -78,7 +78,7 @@ CASES = [
     ("ddim timesteps 50.9, 20.7", lambda: ddim_sample(de.pretrained("ring8-mlp"), X2, [50.9, 20.7, 0]), ValueError,
      "integer steps"),
     ("σ = NaN to ScoreMLP", lambda: de.ScoreMLP()(X2, float("nan")), ValueError, "sigma must be finite"),
-    ("NaN x0 to forward_simulate", lambda: sde.forward_simulate(de.VPSDE(), X2 * float("nan"), 5), ValueError,
+    ("NaN x0 to Process.simulate", lambda: de.VPSDE().simulate(X2 * float("nan"), 5), ValueError,
      "x0 contains NaN"),
     ("NaN means in GaussianMixture", lambda: toy.GaussianMixture(torch.tensor([[float("nan"), 0.0]]), [1.0], [1.0]),
      ValueError, "finite"),

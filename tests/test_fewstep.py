@@ -9,10 +9,11 @@ import torch
 import diffedu as de
 from diffedu import FunctionModel, toy
 from diffedu import processes as P
-from diffedu.consistency import (ConsistencyModel, consistency_distillation_loss, consistency_sample, ema_update,
-                                 ode_step)
-from diffedu.distill import distill_loss, distill_round, distill_target, guided_target
-from diffedu.flow import euler_sample, flow_matching_loss, heun_sample, reflow_loss, reflow_pairs, straightness
+from diffedu.fewstep import ConsistencyModel, consistency_distillation_loss, ema_update, ode_step
+from diffedu.samplers import consistency_sample
+from diffedu.fewstep import distill_loss, distill_round, distill_target, guided_target
+from diffedu.fewstep import flow_matching_loss, reflow_loss, reflow_pairs, straightness
+from diffedu.samplers import euler_sample, heun_sample
 from diffedu.losses import diffusion_loss, targets
 from diffedu.model import DiffusionModel
 from diffedu.models import MLPDenoiser

@@ -7,7 +7,8 @@ import torch
 
 from diffedu import checkpoint, latent
 from diffedu.images import sample_images
-from diffedu.latent import LatentDiffusionModel, autoencoder_loss, kl_divergence, psnr, scale_factor
+from diffedu.forward import kl_standard_normal as kl_divergence
+from diffedu.latent import LatentDiffusionModel, autoencoder_loss, psnr, scale_factor
 from diffedu.models import DiT, Autoencoder
 from diffedu.processes import DiscreteVP
 from diffedu.pretrained import pretrained

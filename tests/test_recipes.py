@@ -48,7 +48,7 @@ def test_mnist_flow_is_the_unet_recipe_on_the_straight_path_predicting_the_veloc
 
 def test_the_distillation_recipes_start_as_their_teacher_and_save_what_lesson_12_loads(tmp_path):
     import diffedu as de
-    from diffedu.consistency import ConsistencyModel
+    from diffedu.fewstep import ConsistencyModel
     from diffedu.model import takes_guidance
     from diffedu.recipes import RECIPES, save_result, setup
 

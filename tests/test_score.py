@@ -5,7 +5,7 @@ import torch
 
 import diffedu as de
 from diffedu import forward, metrics, toy
-from diffedu import sde as S
+from diffedu import processes as S
 from diffedu.model import DiffusionModel, FunctionModel
 from diffedu.models import ScoreMLP
 from diffedu.models.score_mlp import c_noise

@@ -97,7 +97,7 @@ def test_trajectory_player_shows_each_recorded_frame_and_its_trails():
 
 
 def test_flow_paths_move_particles_along_their_euler_paths():
-    from diffedu.flow import euler_sample
+    from diffedu.samplers import euler_sample
     from diffedu.widgets.flow import N_TIMES, flow_paths
 
     ring = toy.ring()

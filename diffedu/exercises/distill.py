@@ -13,7 +13,7 @@ def _gen():
 
 def distill_target(z_t, z_t2, a_t, s_t, a_t2, s_t2):
     """The reference: x̃ = (z_{t''} − (σ_{t''}/σ_t) z_t) / (α_{t''} − (σ_{t''}/σ_t) α_t) (numbers or (B,) tensors
-    broadcast over the rest: ``diffedu.distill.distill_target`` computes it from the teacher's two steps)."""
+    broadcast over the rest: ``diffedu.fewstep.distill_target`` computes it from the teacher's two steps)."""
     col = lambda v: torch.as_tensor(v, dtype=z_t.dtype).reshape(-1, *[1] * (z_t.ndim - 1))  # noqa: E731
     r = col(s_t2) / col(s_t)
     return (z_t2 - r * z_t) / (col(a_t2) - r * col(a_t))

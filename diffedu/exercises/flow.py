@@ -17,7 +17,7 @@ def flow_target(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor):
     """The reference: (x_t, u) with x_t = (1 − t) x_0 + t x_1 and u = dx_t/dt = x_1 − x_0 (t: (B,)), as the
     library computes them (``Linear().sample`` and the velocity of ``losses.targets``)."""
     process = Linear()
-    return process.sample(x0, t, x1), targets(process, x0, x1, t)["velocity"]
+    return process.q_sample(x0, t, x1), targets(process, x0, x1, t)["velocity"]
 
 
 def check_flow_target(fn, strict: bool = False):

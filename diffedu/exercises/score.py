@@ -6,7 +6,7 @@ import math
 import torch
 
 from .. import forward, schedules
-from .. import sde as S
+from .. import processes as S
 from ._check import run_check
 
 

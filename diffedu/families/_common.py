@@ -20,8 +20,3 @@ def standard_normal(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I) summed over the last dimension."""
     return -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
 
-
-def draw(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """N(0, I) from ``generator`` (a CPU one works with a model on any device), in like's dtype and device."""
-    return torch.randn(shape, generator=generator, dtype=like.dtype,
-                       device=like.device if generator is None else generator.device).to(like.device)

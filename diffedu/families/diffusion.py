@@ -19,7 +19,7 @@ import torch
 
 from ..forward import ddpm_mean, gaussian_kl, q_posterior, q_sample
 from ..samplers import ddim_sample, ddpm_sample
-from ._common import draw
+from .._random import randn
 
 
 @torch.no_grad()
@@ -46,7 +46,7 @@ def elbo(model, x0: torch.Tensor, generator: torch.Generator | None = None) -> t
     ab_T = sched.alpha_bars[process.T]
     nll = gaussian_kl(ab_T.sqrt() * x0, 1 - ab_T, torch.zeros_like(x0), 1.0).sum(-1)           # L_T
     for t in range(process.T, 0, -1):
-        xt = q_sample(x0, t, sched, noise=draw(x0.shape, x0, generator))
+        xt = q_sample(x0, t, sched, noise=randn(x0.shape, x0, generator))
         eps = model.eps(xt.to(dev, dtype), t).double().cpu()
         mean = ddpm_mean(xt, t, eps, sched)                                                   # μ_θ(x_t, t)
         var = sched.betas[t]                                                                  # σ_t² = β_t

@@ -31,7 +31,8 @@ from torch import nn
 
 from ..models.registry import register
 from ..train import EMA, TrainResult, mix, pick_device
-from ._common import draw, mlp
+from .._random import randn
+from ._common import mlp
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -61,7 +62,7 @@ class GAN(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points G(z), z ~ N(0, I) drawn from ``generator``."""
         p = next(self.parameters())
-        return self.generator(draw((n, self.config["latent"]), p, generator))
+        return self.generator(randn((n, self.config["latent"]), p, generator))
 
 
 def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 0.999), ema_decay: float = 0.995,
@@ -86,7 +87,7 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     for step in tqdm(range(steps), disable=not progress, desc="training", mininterval=0.5):
         gen = torch.Generator().manual_seed(mix(seed, step, 0))
         real = batches(gen).to(dev)
-        z = draw((real.shape[0], latent), real, gen)
+        z = randn((real.shape[0], latent), real, gen)
         # 1. the discriminator learns to tell real from the current fakes (G frozen: detach)
         fake = model.generator(z)
         loss_d = discriminator_loss(model.discriminator(real), model.discriminator(fake.detach()))

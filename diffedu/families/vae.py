@@ -31,8 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._random import randn
+from ..forward import kl_standard_normal
 from ..models.registry import register
-from ._common import draw, mlp, standard_normal
+from ._common import mlp, standard_normal
 
 INIT_LOGVAR = -2.0  # the decoder's initial log σ²: σ ≈ 0.37, below the data's spread
 
@@ -40,11 +42,6 @@ INIT_LOGVAR = -2.0  # the decoder's initial log σ²: σ ≈ 0.37, below the dat
 def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """z = m + s ⊙ ε with s = exp(½ log s²): a sample of N(m, diag s²) that gradients flow through."""
     return mean + torch.exp(0.5 * logvar) * eps
-
-
-def kl_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(m, diag s²) ‖ N(0, I)) = ½ Σ_j (m_j² + s_j² − 1 − log s_j²), summed over the last dim: (B,)."""
-    return 0.5 * (mean**2 + logvar.exp() - 1 - logvar).sum(-1)
 
 
 def gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -81,7 +78,7 @@ class VAE(nn.Module):
     def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """One-sample ELBO(x) = log p_θ(x | z) − KL(q_φ(z | x) ‖ N(0, I)), z = m + s ε: (B,) nats ≤ log p_θ(x)."""
         m, logvar = self.encode(x)
-        z = reparameterize(m, logvar, draw(m.shape, m, generator))
+        z = reparameterize(m, logvar, randn(m.shape, m, generator))
         mu, dec_logvar = self.decode(z)
         return gaussian_log_prob(x, mu, dec_logvar) - kl_standard_normal(m, logvar)
 
@@ -94,7 +91,7 @@ class VAE(nn.Module):
         out = []
         for xc in x.split(chunk):
             m, logvar = self.encode(xc)
-            z = reparameterize(m[None], logvar[None], draw((k, *m.shape), m, generator))      # (k, b, latent)
+            z = reparameterize(m[None], logvar[None], randn((k, *m.shape), m, generator))      # (k, b, latent)
             mu, dec_logvar = self.decode(z)
             log_w = (gaussian_log_prob(xc[None], mu, dec_logvar) + standard_normal(z)
                      - gaussian_log_prob(z, m[None], logvar[None]))                           # log p(x, z)/q(z|x)
@@ -105,9 +102,9 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points: z ~ N(0, I), then x ~ p_θ(x | z), both drawn from ``generator``."""
         p = next(self.parameters())
-        z = draw((n, self.config["latent"]), p, generator)
+        z = randn((n, self.config["latent"]), p, generator)
         mu, logvar = self.decode(z)
-        return mu + torch.exp(0.5 * logvar) * draw(mu.shape, mu, generator)
+        return mu + torch.exp(0.5 * logvar) * randn(mu.shape, mu, generator)
 
 
 def vae_loss(model: VAE, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -21,8 +21,8 @@ import os
 import torch
 
 from .. import checkpoint
-from ..consistency import ConsistencyModel, consistency_distillation_loss, ema_update
-from ..distill import distill_loss, guided_distill_loss
+from ..fewstep.consistency import ConsistencyModel, consistency_distillation_loss, ema_update
+from ..fewstep.distill import distill_loss, guided_distill_loss
 from ..model import DiffusionModel
 from ..train import tensor_batches
 from ._setup import Setup

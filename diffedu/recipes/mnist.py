@@ -6,7 +6,7 @@ import torch
 from torch.nn.functional import cross_entropy
 
 from .._random import randint, randn
-from ..flow import flow_matching_loss
+from ..fewstep import flow_matching_loss
 from ..losses import diffusion_loss
 from ..processes import DiscreteVP, Linear
 from ..train import tensor_batches
@@ -73,6 +73,6 @@ def setup(name: str, r: dict) -> Setup:
     def noisy_loss(m, batch, g):
         xb, yb = batch
         t = randint(1, process.T + 1, (xb.shape[0],), xb, g)
-        return cross_entropy(m(process.sample(shift(xb, g), t, randn(xb.shape, xb, g)), t), yb)
+        return cross_entropy(m(process.q_sample(shift(xb, g), t, randn(xb.shape, xb, g)), t), yb)
 
     return Setup(NoisyClassifier(**r["model"]), batches, noisy_loss, process)

@@ -17,15 +17,25 @@ import math
 import torch
 
 from .._checks import check_real
-from ._common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
+from ..processes import column
+from .common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
 
 
-def ddim_step(x0_hat: torch.Tensor, eps: torch.Tensor, a_t: float, s_t: float, a_s: float, s_s: float,
-              eta: float = 0.0, z: torch.Tensor | None = None) -> torch.Tensor:
-    """One DDIM update t → s from the model's (x̂_0, ε̂); z is the fresh noise when η > 0."""
-    c = eta * (s_s / s_t) * math.sqrt(max(s_t**2 - (a_t / a_s) ** 2 * s_s**2, 0.0)) if s_s > 0 else 0.0
-    x = a_s * x0_hat + math.sqrt(max(s_s**2 - c**2, 0.0)) * eps
-    return x + c * z if c > 0 else x
+def ddim_step(x0_hat: torch.Tensor, eps: torch.Tensor, a_t, s_t, a_s, s_s, eta: float = 0.0,
+              z: torch.Tensor | None = None) -> torch.Tensor:
+    """One DDIM update t → s from the model's (x̂_0, ε̂); z is the fresh noise when η > 0.
+
+    α_t, σ_t, α_s, σ_s are numbers (one time for the whole batch, as in ``ddim_sample``) or float64 (B,)
+    tensors (each sample at its own time, as in distillation's targets and consistency distillation's Φ)."""
+    if not torch.is_tensor(s_s):
+        c = eta * (s_s / s_t) * math.sqrt(max(s_t**2 - (a_t / a_s) ** 2 * s_s**2, 0.0)) if s_s > 0 else 0.0
+        x = a_s * x0_hat + math.sqrt(max(s_s**2 - c**2, 0.0)) * eps
+        return x + c * z if c > 0 else x
+    c = torch.zeros_like(s_s)
+    if eta > 0:
+        c = torch.where(s_s > 0, eta * (s_s / s_t) * torch.sqrt((s_t**2 - (a_t / a_s) ** 2 * s_s**2).clamp(min=0)), c)
+    x = column(a_s, x0_hat) * x0_hat + column(torch.sqrt((s_s**2 - c**2).clamp(min=0)), eps) * eps
+    return x + column(c, x) * z if eta > 0 else x
 
 
 @torch.no_grad()

@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from ._common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
+from .common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ import math
 import torch
 
 from .._checks import check_int, check_real
-from ._common import alpha_sigma, checked, grid_of, noise, report, start, tt
+from .common import alpha_sigma, checked, grid_of, noise, report, start, tt
 
 
 @torch.no_grad()

@@ -85,7 +85,7 @@ def attention_maps(model, x0: torch.Tensor, y: torch.Tensor, t: int, noise: torc
     dev = model.device
     x0, noise = x0[None].to(dev), noise[None].to(dev)
     tt = model.process.time_tensor(t, 1, dev)
-    xt = model.process.sample(x0, tt, noise)
+    xt = model.process.q_sample(x0, tt, noise)
     _, maps = model.net(xt, model.process.net_time(tt), y.reshape(1).to(dev), attention_maps=True)
     return xt[0].cpu(), torch.stack([m[0] for m in maps]).float().cpu()
 

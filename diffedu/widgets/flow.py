@@ -5,7 +5,8 @@ import ipywidgets as W
 import numpy as np
 import torch
 
-from ..flow import euler_sample, straightness
+from ..fewstep import straightness
+from ..samplers import euler_sample
 from ..samplers import Recorder
 from ._base import player
 from ._plotly import add_density, add_lines, add_points, live_plotly, point_panels

@@ -78,7 +78,7 @@ def token_maps(model, x0: torch.Tensor, prompt: str, t: int, noise: torch.Tensor
     net, dev = model.net, model.device
     tokens = net.tokenizer.encode(prompt).to(dev)
     tt = model.process.time_tensor(t, 1, dev)
-    xt = model.process.sample(x0[None].to(dev), tt, noise[None].to(dev))
+    xt = model.process.q_sample(x0[None].to(dev), tt, noise[None].to(dev))
     _, maps = net(xt, model.process.net_time(tt), tokens, attention_maps=True)
     picked = [m[0] for m in maps if m.shape[1] == resolution]
     if not picked:

@@ -24,31 +24,22 @@ import copy
 
 import torch
 
-from ._checks import check_batched, check_real
-from ._random import randint, randn
-from .model import DiffusionModel, FunctionModel, Model, takes_guidance
-from .processes import column
-from .samplers._common import check_model, grid_of
-
-
-def _given(model: Model, y) -> Model:
-    return model if y is None else model.given(y)
+from .._checks import check_batched, check_real
+from .._random import randint, randn, uniform
+from ..losses import truncated_snr
+from ..model import DiffusionModel, FunctionModel, Model, conditioned, takes_guidance
+from ..processes import column
+from ..samplers import check_model, ddim_step, grid_of
+from ..train import pick_device, train
 
 
 def _times(process, t, x: torch.Tensor) -> torch.Tensor:
     return process.time_tensor(t, x.shape[0], x.device)
 
 
-def ddim_to(model: Model, z: torch.Tensor, t, s) -> torch.Tensor:
-    """One DDIM step (η = 0) from t to s, per sample: z_s = α_s x̂_0 + σ_s ε̂ (t, s numbers or (B,) tensors).
-
-    It is ``samplers.ddim_step`` with η = 0, written with per-sample coefficients (in the distillation loss
-    every sample sits at its own step of the grid)."""
-    p = model.process
-    t, s = _times(p, t, z), _times(p, s, z)
-    a_s, s_s = (column(v, z) for v in p.alpha_sigma(s))
-    x0_hat, eps = model.x0_eps(z, t)
-    return a_s * x0_hat + s_s * eps
+def _ddim(model: Model, z: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """One DDIM step (η = 0) t → s with every sample at its own step: z_s = α_s x̂_0 + σ_s ε̂."""
+    return ddim_step(*model.x0_eps(z, t), *model.process.alpha_sigma(t), *model.process.alpha_sigma(s))
 
 
 @torch.no_grad()
@@ -64,8 +55,8 @@ def distill_target(teacher: Model, z_t: torch.Tensor, t, t_mid, t_next, y=None) 
     tt, tm, tn = (_times(process, v, z_t) for v in (t, t_mid, t_next))
     if not ((tt > tm).all() and (tm > tn).all()):
         raise ValueError("t, t_mid and t_next must be decreasing: t > t_mid > t_next (the grid runs towards the data)")
-    teacher = _given(teacher, y)
-    z2 = ddim_to(teacher, ddim_to(teacher, z_t, tt, tm), tm, tn)   # the teacher's two DDIM steps: z''
+    teacher = conditioned(teacher, y)
+    z2 = _ddim(teacher, _ddim(teacher, z_t, tt, tm), tm, tn)   # the teacher's two DDIM steps: z''
     a_t, s_t = (column(v, z_t) for v in process.alpha_sigma(tt))
     a_n, s_n = (column(v, z_t) for v in process.alpha_sigma(tn))
     if (s_t == 0).any():
@@ -93,11 +84,10 @@ def distill_loss(student: Model, teacher: Model, x0: torch.Tensor, grid, *, gene
     g = torch.tensor(ts, dtype=torch.long if process.discrete else torch.float64, device=x0.device)
     i = randint(0, (len(ts) - 1) // 2, (x0.shape[0],), x0, generator)      # the student's step, per sample
     t, t_mid, t_next = g[2 * i], g[2 * i + 1], g[2 * i + 2]
-    z_t = process.sample(x0, t, randn(x0.shape, x0, generator))
+    z_t = process.q_sample(x0, t, randn(x0.shape, x0, generator))
     target = distill_target(teacher, z_t, t, t_mid, t_next, y)
-    x0_hat = _given(student, y).x0(z_t, _times(process, t, x0))
-    a, s = process.alpha_sigma(t)
-    w = ((a / s) ** 2).clamp(min=1.0).to(x0.dtype)                       # truncated SNR: max(SNR_t, 1)
+    x0_hat = conditioned(student, y).x0(z_t, _times(process, t, x0))
+    w = truncated_snr(process, t).to(x0.dtype)                            # max(SNR_t, 1)
     return (w * ((target - x0_hat) ** 2).flatten(1).mean(1)).mean()
 
 
@@ -114,8 +104,6 @@ def distill_round(teacher: Model, batches, grid, *, steps: int, student: Diffusi
     Returns (the student with the EMA weights, its grid, the ``TrainResult``). A next round passes
     the returned student as the teacher with the returned grid.
     """
-    from .train import pick_device, train
-
     ts = grid_of(teacher, grid)
     if len(ts) % 2 == 0:
         raise ValueError(f"grid must hold an odd number 2N + 1 of times (the teacher's 2N steps), got {len(ts)}")
@@ -176,18 +164,14 @@ def guided_distill_loss(student: Model, teacher: Model, x0: torch.Tensor, y: tor
     if not takes_guidance(student):
         raise ValueError("student must take w as an input (a network built with guidance=True)")
     w_max = check_real("w_max", w_max, low=0, low_open=True)
-    B, dev = x0.shape[0], x0.device
-    gdev = generator.device if generator is not None else dev
-    u = torch.rand((2, B), generator=generator, dtype=torch.float64, device=gdev).to(dev)
-    t = process.t_max - u[0] * (process.t_max - process.t_clean)            # (t_clean, t_max]
-    w = u[1] * w_max                                                        # [0, w_max)
-    z_t = process.sample(x0, t, randn(x0.shape, x0, generator))
+    t = process.sample_t(x0.shape[0], x0, generator)                        # (t_clean, t_max]
+    w = uniform((x0.shape[0],), x0, generator) * w_max                      # [0, w_max)
+    z_t = process.q_sample(x0, t, randn(x0.shape, x0, generator))
     target = guided_target(teacher, z_t, t, y, w)
     per_sample_w = FunctionModel(lambda x, tt: student.output(x, tt, y, w=w), process, student.prediction)
     x0_hat = per_sample_w.x0(z_t, t)                                        # one pass, each sample its own w
-    a, s = process.alpha_sigma(t)
-    weight = ((a / s) ** 2).clamp(min=1.0).to(x0.dtype)
+    weight = truncated_snr(process, t).to(x0.dtype)
     return (weight * ((target - x0_hat) ** 2).flatten(1).mean(1)).mean()
 
 
-__all__ = ["ddim_to", "distill_target", "distill_loss", "distill_round", "guided_target", "guided_distill_loss"]
+__all__ = ["distill_target", "distill_loss", "distill_round", "guided_target", "guided_distill_loss"]

@@ -8,7 +8,7 @@ dx_t/dt = x_1 − x_0, and the network u_θ(x_t, t) regresses it:
 
 which is ``losses.diffusion_loss(net, x0, Linear(), prediction="velocity")`` (its target
 α' x_0 + σ' ε = x_1 − x_0), or ``flow_matching_loss`` below. Sampling integrates dx/dt = u_θ(x, t) from
-t = 1 (noise) down to t = 0 (data): ``euler_sample``, ``heun_sample``.
+t = 1 (noise) down to t = 0 (data): ``samplers.euler_sample``, ``samplers.heun_sample`` (the PF-ODE's two methods).
 
 Relation to DDIM: the DDIM step (η = 0) x_s = α_s x̂_0 + σ_s ε̂ is the exact Euler step of the PF-ODE in the
 variables (x/α, σ/α). For Linear, with x = (1 − t) x̂_0 + t ε̂ and u = ε̂ − x̂_0,
@@ -26,31 +26,11 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_batched, check_finite, check_int
-from ._random import randn
-from .losses import targets
-from .processes import Linear, Process
-from .samplers import probability_flow_ode
-from .samplers._common import check_model, grid_of
-
-
-def euler_sample(model, x: torch.Tensor, grid=50, *, callback=None) -> torch.Tensor:
-    """Euler on dx/dt = u(x, t) from grid[0] (t = 1: noise) down the decreasing grid (one evaluation a step).
-
-    ``model`` is any diffedu Model (its ``velocity``: a velocity network reads it directly, an ε-, x_0- or
-    score model through its process). Tensors of any shape; the callback's keys as every sampler's.
-    """
-    return probability_flow_ode(model, x, grid_of(model, grid), method="euler", callback=callback)
-
-
-def heun_sample(model, x: torch.Tensor, grid=50, *, callback=None) -> torch.Tensor:
-    """Heun (the trapezoidal rule: Euler, then the average of the velocities at both ends; Karras et al.
-    2022) down the decreasing grid, two evaluations a step, second-order accurate.
-
-    A step that lands on σ = 0 (t = 0 for Linear) is taken with Euler, as in Karras et al.: an x_0- or
-    score-model has no ε̂ there. So N steps to the data cost 2N − 1 evaluations (the callback's nfe).
-    """
-    return probability_flow_ode(model, x, grid_of(model, grid), method="heun", callback=callback)
+from .._checks import check_batched, check_finite, check_int
+from .._random import randn
+from ..losses import diffusion_loss
+from ..processes import Linear, Process
+from ..samplers import check_model, euler_sample, grid_of, heun_sample
 
 
 def flow_matching_loss(net, x0: torch.Tensor, x1: torch.Tensor | None = None, *, process: Process | None = None,
@@ -62,6 +42,8 @@ def flow_matching_loss(net, x0: torch.Tensor, x1: torch.Tensor | None = None, *,
         reflow pair) makes this ``reflow_loss``. On another continuous process the target is its velocity
         α'_t x_0 + σ'_t x_1 (``losses.targets``).
     t:  optionally (B,) times; else uniform on (t_clean, t_max].
+    It is ``losses.diffusion_loss(prediction="velocity", noise=x1)``: flow matching is diffusion training with
+    the velocity as the target (x1 is drawn first, so a seed gives the same batches as before the two were one).
     """
     process = Linear() if process is None else process
     if not isinstance(process, Process) or process.discrete:
@@ -71,16 +53,7 @@ def flow_matching_loss(net, x0: torch.Tensor, x1: torch.Tensor | None = None, *,
     check_batched("x1", x1)
     if x1.shape != x0.shape:
         raise ValueError(f"x0 and x1 must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
-    B = x0.shape[0]
-    if t is None:
-        u = torch.rand((B,), generator=generator, dtype=torch.float64,
-                       device=generator.device if generator is not None else x0.device).to(x0.device)
-        t = process.t_max - u * (process.t_max - process.t_clean)
-    t = process.time_tensor(t, B, x0.device)
-    pred = net(process.sample(x0, t, x1), process.net_time(t), **net_kwargs)
-    if pred.shape != x0.shape:
-        raise ValueError(f"the network returned shape {tuple(pred.shape)}, expected {tuple(x0.shape)}")
-    return ((pred - targets(process, x0, x1, t)["velocity"]) ** 2).mean()
+    return diffusion_loss(net, x0, process, prediction="velocity", t=t, noise=x1, generator=generator, **net_kwargs)
 
 
 def reflow_loss(net, x0: torch.Tensor, x1: torch.Tensor, *, process: Process | None = None,
@@ -148,4 +121,4 @@ def straightness(trajectories) -> torch.Tensor:
     return torch.where(chord > 0, ratio, torch.where(length > 0, torch.inf, 1.0))
 
 
-__all__ = ["euler_sample", "heun_sample", "flow_matching_loss", "reflow_loss", "reflow_pairs", "straightness"]
+__all__ = ["flow_matching_loss", "reflow_loss", "reflow_pairs", "straightness"]

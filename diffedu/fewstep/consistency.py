@@ -19,7 +19,7 @@ this library's choice; the boundary condition holds as before, and where c_skip 
 σ_d = 0.1) the student starts as the teacher's one-step x̂_0. ``sigma_data`` sets how fast the skip fades.
 
 f is an estimate of x_0, so a ``ConsistencyModel`` is a diffedu ``Model`` with prediction "x0": DDIM or the
-PF-ODE samplers take it too, and ``consistency_sample`` runs the paper's multistep sampler (Algorithm 1).
+PF-ODE samplers take it too, and ``samplers.consistency_sample`` runs the paper's multistep sampler (Algorithm 1).
 
 Consistency distillation (Algorithm 2): from x_{t_{n+1}} = α x_0 + σ ε, one step of an ODE solver Φ with the
 teacher gives x̂_{t_n}; the student f_θ at (x_{t_{n+1}}, t_{n+1}) is pulled towards the EMA target
@@ -31,11 +31,11 @@ import math
 
 import torch
 
-from ._checks import check_batched, check_int, check_real
-from ._random import randint, randn
-from .model import Model, network
-from .processes import Process, column
-from .samplers._common import check_model, grid_of, noise, report, start, tt
+from .._checks import check_batched, check_real
+from .._random import randint, randn
+from ..model import Model, conditioned, network
+from ..processes import Process, column
+from ..samplers import check_model, ddim_step, grid_of, heun_step
 
 DISTANCES = ("l2", "l1", "pseudo-huber")
 SOLVERS = ("euler", "heun", "ddim")
@@ -125,10 +125,6 @@ def ema_update(target, online, mu: float) -> None:
         a.copy_(b)
 
 
-def _given(model, y):
-    return model if y is None else model.given(y)
-
-
 def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, solver: str = "euler"):
     """One step Φ of the teacher's PF-ODE from t to s (per-sample (B,) times).
 
@@ -139,13 +135,11 @@ def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, 
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if solver == "ddim":
-        a_s, s_s = (column(v, x) for v in teacher.process.alpha_sigma(s))
         x0_hat, eps = teacher.x0_eps(x, t)
-        return a_s * x0_hat + s_s * eps
+        return ddim_step(x0_hat, eps, *teacher.process.alpha_sigma(t), *teacher.process.alpha_sigma(s))
     h = column(s - t, x)
     d = teacher.velocity(x, t)
-    x_euler = x + h * d
-    return x_euler if solver == "euler" else x + h * 0.5 * (d + teacher.velocity(x_euler, s))
+    return x + h * d if solver == "euler" else heun_step(teacher.velocity, x, t, s, h, d)
 
 
 def _distance(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
@@ -184,45 +178,11 @@ def consistency_distillation_loss(student: ConsistencyModel, ema_target: Consist
     g = torch.tensor(ts, dtype=torch.float64, device=x0.device)
     k = randint(0, len(ts) - 1, (x0.shape[0],), x0, generator)
     t_hi, t_lo = g[k], g[k + 1]
-    x_hi = process.sample(x0, t_hi, randn(x0.shape, x0, generator))
+    x_hi = process.q_sample(x0, t_hi, randn(x0.shape, x0, generator))
     with torch.no_grad():
-        x_lo = ode_step(_given(teacher, y), x_hi, t_hi, t_lo, solver)
-        target = _given(ema_target, y).x0(x_lo, t_lo)
-    return _distance(_given(student, y).x0(x_hi, t_hi), target, distance).mean()
+        x_lo = ode_step(conditioned(teacher, y), x_hi, t_hi, t_lo, solver)
+        target = conditioned(ema_target, y).x0(x_lo, t_lo)
+    return _distance(conditioned(student, y).x0(x_hi, t_hi), target, distance).mean()
 
 
-@torch.no_grad()
-def consistency_sample(model: Model, x_T: torch.Tensor, grid, *, generator=None, callback=None) -> torch.Tensor:
-    """Multistep consistency sampling (Song et al. 2023, Algorithm 1): x ← f(x_T, τ_1); then for each next τ,
-    re-noise x from t_min to τ and apply f again. ``grid`` = [τ_1 = T, τ_2, …] decreasing, all > t_min
-    (one time: one-step generation; an int N: the first N times of ``model.process.grid(N)``).
-
-    The re-noising is the forward transition t_min → τ: x_τ = (α_τ/α_min) x + √(σ_τ² − (α_τ/α_min)² σ_min²) z;
-    for VE this is the paper's x + √(τ² − ε²) z. f is ``model.x0``, so any model works (a diffusion model's t_min
-    is its clean time). The callback's x is the re-noised state at t_next (the sample on the last step).
-    """
-    process = check_model(model)
-    t_min = float(getattr(model, "t_min", process.t_clean))
-    if isinstance(grid, int) and not isinstance(grid, bool):
-        grid = process.grid(check_int("grid", grid, low=1))[:-1]
-    ts = grid_of(model, grid, min_len=1)
-    if ts[-1] <= t_min:
-        raise ValueError(f"grid times must all be > t_min = {t_min}, got {ts}")
-    x = start(x_T)
-    a_min, s_min = (float(v) for v in process.alpha_sigma(torch.tensor(t_min, dtype=torch.float64)))
-    for i, t in enumerate(ts):
-        x0_hat = model.x0(x, tt(model, t, x))
-        last = i == len(ts) - 1
-        if last:
-            x, t_next = x0_hat, t_min
-        else:
-            t_next = ts[i + 1]
-            a, s = (float(v) for v in process.alpha_sigma(torch.tensor(t_next, dtype=torch.float64)))
-            r = a / a_min
-            x = r * x0_hat + math.sqrt(max(s**2 - (r * s_min) ** 2, 0.0)) * noise(x, generator)
-        report(callback, i, t, t_next, x, x0_hat, i + 1, last)
-    return x
-
-
-__all__ = ["ConsistencyModel", "ema_update", "ode_step", "consistency_distillation_loss", "consistency_sample",
-           "DISTANCES", "SOLVERS"]
+__all__ = ["ConsistencyModel", "ema_update", "ode_step", "consistency_distillation_loss", "DISTANCES", "SOLVERS"]

@@ -6,7 +6,9 @@ With the process's forward SDE dx = f(t) x dt + g(t) dw (``process.drift_diffusi
     reverse SDE  dx = [f x − g² ∇log p_t(x)] dt + g dw̄        (t running down the grid)
     PF-ODE       dx/dt = f x − ½ g² ∇log p_t(x) = E[α' x_0 + σ' ε | x_t] = ``model.velocity(x, t)``
 
-The ODE also runs forwards (an increasing grid): that is the encoder, data → noise.
+The ODE also runs forwards (an increasing grid): that is the encoder, data → noise. For flow matching's
+``Linear`` process the PF-ODE is the learned velocity field itself: ``euler_sample`` and ``heun_sample`` are
+its two methods under the names flow-matching papers use.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import math
 import torch
 
 from .._checks import check_int, check_real
-from ._common import alpha_sigma, checked, grid_of, noise, report, start, tt
+from .common import alpha_sigma, checked, grid_of, noise, report, start, tt
 
 
 @torch.no_grad()
@@ -76,12 +78,35 @@ def probability_flow_ode(model, x: torch.Tensor, grid, *, method: str = "heun", 
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         h = s - t
         d, x0_hat = velocity(x, t)
-        x_euler = x + h * d
         nfe += 1
         if method == "heun" and alpha_sigma(model, s, x)[1] > 0:
-            x = x + h * 0.5 * (d + velocity(x_euler, s)[0])
+            x = heun_step(lambda x, t: velocity(x, t)[0], x, t, s, h, d)
             nfe += 1
         else:
-            x = x_euler
+            x = x + h * d
         report(callback, i, t, s, x, x0_hat, nfe, i == len(ts) - 2)
     return x
+
+
+def heun_step(velocity, x: torch.Tensor, t, s, h, d: torch.Tensor | None = None) -> torch.Tensor:
+    """One Heun step t → s of dx/dt = velocity(x, t) (the trapezoidal corrector of Karras et al. 2022, Alg. 1):
+    the Euler point x + h d, then the average of the slopes at both ends. h = s − t (a number or a column);
+    d, the slope at (x, t), if the caller already has it."""
+    d = velocity(x, t) if d is None else d
+    x_euler = x + h * d
+    return x + h * 0.5 * (d + velocity(x_euler, s))
+
+
+def euler_sample(model, x: torch.Tensor, grid=50, *, callback=None) -> torch.Tensor:
+    """Euler on the velocity ODE dx/dt = u(x, t) down the decreasing grid, one evaluation a step: flow matching's
+    sampler (``probability_flow_ode(method="euler")``; for ``Linear`` it is DDIM with η = 0, step for step)."""
+    return probability_flow_ode(model, x, grid_of(model, grid), method="euler", callback=callback)
+
+
+def heun_sample(model, x: torch.Tensor, grid=50, *, callback=None) -> torch.Tensor:
+    """Heun down the decreasing grid, two evaluations a step, second-order accurate (``probability_flow_ode``).
+
+    A step that lands on σ = 0 (t = 0 for Linear) is taken with Euler, as in Karras et al.: an x_0- or
+    score-model has no ε̂ there. So N steps to the data cost 2N − 1 evaluations (the callback's nfe).
+    """
+    return probability_flow_ode(model, x, grid_of(model, grid), method="heun", callback=callback)
