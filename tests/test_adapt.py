@@ -12,7 +12,7 @@ from diffedu.losses import diffusion_loss
 from diffedu.model import DiffusionModel
 from diffedu.models import TextUNet
 from diffedu.processes import DiscreteVP
-from diffedu.text import Tokenizer
+from diffedu.text import caption_vocabulary
 from diffedu.train import train
 
 ATTENTION = ["q", "k", "v", "out"]   # the cross-attention's four projections (self-attention's out is a conv)
@@ -20,7 +20,7 @@ ATTENTION = ["q", "k", "v", "out"]   # the cross-attention's four projections (s
 
 def _net(seed=0):
     torch.manual_seed(seed)
-    net = TextUNet(vocab=Tokenizer().itos[2:], base_channels=16, channel_mults=(1, 2), attn_resolutions=(14,),
+    net = TextUNet(vocab=caption_vocabulary(), base_channels=16, channel_mults=(1, 2), attn_resolutions=(14,),
                    dropout=0.0, cross_attn_resolutions=(14,)).eval()
     for p in net.parameters():  # zero-initialised outputs would hide every change
         if not p.any():

@@ -7,8 +7,8 @@ from diffedu.model import DiffusionModel
 from diffedu.models import CLIP, TextUNet
 from diffedu.models.text_unet import CrossAttention, cross_attention
 from diffedu.processes import DiscreteVP
-from diffedu.text import (HELD_OUT, CLIPGuided, PromptGuided, Tokenizer, attributes, caption, info_nce, mentioned,
-                          slant, thickness)
+from diffedu.text import (HELD_OUT, CLIPGuided, PromptGuided, attributes, caption, caption_tokenizer, info_nce,
+                          mentioned, slant, thickness)
 
 
 def bar(width: int, shift: float = 0.0) -> torch.Tensor:
@@ -51,7 +51,7 @@ def test_captions_state_the_measured_attributes_and_respect_held_out_pairs():
 
 
 def test_tokenizer_round_trips_and_rejects_unknown_words_by_name():
-    tok = Tokenizer()
+    tok = caption_tokenizer()
     prompts = ["a thick slanted seven", "7, thin and upright", "", "an italic 4"]
     ids = tok.encode(prompts)
     assert ids.shape == (4, tok.length) and ids.dtype == torch.long
@@ -99,7 +99,7 @@ def test_info_nce_of_an_aligned_batch_is_below_a_shuffled_one():
 
 def _text_model():
     torch.manual_seed(0)
-    tok = Tokenizer()
+    tok = caption_tokenizer()
     net = TextUNet(vocab=tok.itos[2:], base_channels=16, channel_mults=(1, 2), attn_resolutions=(), dropout=0.0,
                    cross_attn_resolutions=(14,)).eval()
     for p in net.parameters():  # zero-initialised outputs would hide the prompt's effect
@@ -136,7 +136,7 @@ def test_one_samples_output_does_not_depend_on_the_other_prompts():
 
 def test_clip_guidance_adds_the_gradient_of_the_similarity():
     torch.manual_seed(0)
-    tok = Tokenizer()
+    tok = caption_tokenizer()
     clip = CLIP(vocab=tok.itos[2:], dim=16, layers=1, heads=2, width=16).eval()
     m = PromptGuided(_text_model(), "", 1.0)
     x, t = torch.randn(2, 1, 28, 28), torch.tensor([400, 400])

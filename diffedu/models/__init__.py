@@ -6,8 +6,9 @@ from .dit import DiT, patchify, unpatchify
 from .autoencoder import Autoencoder
 from .clip import CLIP
 from .text_unet import TextUNet
+from .tokenizer import Tokenizer
 from .superres import SuperResUNet
 from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "Tokenizer", "MODELS", "build", "register"]

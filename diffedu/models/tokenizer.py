@@ -1,7 +1,13 @@
 """A word-level tokenizer over a closed vocabulary: words → ids, ``<eos>`` at the end, ``<pad>`` to a fixed length.
 
+    tok = Tokenizer(caption_vocabulary())   # lesson 10's captions (diffedu.text.caption_tokenizer() makes it)
+    ids = tok.encode(["a thick seven", ""])  # (2, 12) int64: word ids, then <eos>, then <pad>
+    tok.decode(ids[0])                      # 'a thick seven'
+
 The text networks (``clip``, ``text_unet``) store their vocabulary in their config, so a checkpoint rebuilds its
-own tokenizer; ``diffedu.text.tokenizer`` makes the one of lesson 10's captions.
+own tokenizer (``net.tokenizer``). Real text encoders split into sub-words (CLIP: byte-pair encoding over 49,408
+tokens) so that any string has a spelling; a closed vocabulary is enough here and makes an unknown word an error
+that says so. The empty prompt "" is the single token <eos>: the "null" condition of classifier-free guidance.
 """
 from __future__ import annotations
 

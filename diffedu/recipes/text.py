@@ -18,9 +18,9 @@ import torch
 from .._random import randint, randn
 from ..losses import diffusion_loss
 from ..processes import DiscreteVP
-from ..text.captions import NAMES, SLANT_BINS, STROKE_BINS, attributes, caption
+from ..models.tokenizer import Tokenizer
+from ..text.captions import NAMES, SLANT_BINS, STROKE_BINS, attributes, caption, caption_tokenizer
 from ..text.clip import info_nce
-from ..text.tokenizer import Tokenizer
 from ..train import tensor_batches
 from ._setup import Setup
 
@@ -59,7 +59,7 @@ def setup(name: str, r: dict) -> Setup:
     x, y = mnist.load("train")
     stroke, slant_ = attribute_codes(x)
     batches = tensor_batches(x, r["batch"], y, stroke, slant_)
-    tok = Tokenizer(length=r["model"]["length"])
+    tok = caption_tokenizer(r["model"]["length"])
     process = DiscreteVP(r["schedule"], r["T"])
     if r["kind"] == "clip":
         net = models.CLIP(vocab=tok.itos[2:], **r["model"])
@@ -69,7 +69,7 @@ def setup(name: str, r: dict) -> Setup:
             tokens = caption_tokens(tok, yb, sb, ab, g).to(xb.device)
             t = randint(1, process.T + 1, (xb.shape[0],), xb, g)
             t = torch.where(torch.rand(xb.shape[0], generator=g).to(xb.device) < r["p_clean"], 0, t)
-            xt = process.sample(xb, t, randn(xb.shape, xb, g))   # t = 0: α = 1, σ = 0, the clean image
+            xt = process.q_sample(xb, t, randn(xb.shape, xb, g))   # t = 0: α = 1, σ = 0, the clean image
             return info_nce(m(xt, tokens, t))
         return Setup(net, batches, clip_loss, process)
     net = models.TextUNet(vocab=tok.itos[2:], **r["model"])

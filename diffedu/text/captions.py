@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from ..models.tokenizer import Tokenizer, words
 from .attributes import slant, thickness
 
 NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -76,3 +77,21 @@ def mentioned(text: str) -> dict:
     for key, group in (("stroke", ("thin", "thick")), ("slant", ("left", "upright", "right"))):
         found[key] = next((a for a in group for s in SYNONYMS[a] if f" {s} " in f" {joined} "), None)
     return {"digit": digit, **found}
+
+
+def caption_vocabulary() -> list[str]:
+    """Every word a caption or ``mentioned`` can use, sorted: the names, the numerals, the synonyms' and the
+    templates' words, and "an"."""
+    found = set(NAMES) | {str(d) for d in range(10)} | {"an"}
+    for syn in SYNONYMS.values():
+        for s in syn:
+            found |= set(words(s))
+    for t in TEMPLATES:
+        found |= {w for w in words(t) if not w.startswith("{")}
+    return sorted(found)
+
+
+def caption_tokenizer(length: int = 12) -> Tokenizer:
+    """The tokenizer of the captions' vocabulary, prompts of at most ``length`` − 1 words (the text models' own
+    is ``net.tokenizer``, rebuilt from their checkpoint)."""
+    return Tokenizer(caption_vocabulary(), length)
