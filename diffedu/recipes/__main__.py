@@ -10,7 +10,8 @@ import time
 import torch
 
 from .. import metrics
-from ..train import COMPILE_MODES
+from ..precision import use_bf16
+from ..train import COMPILE_MODES, pick_device
 from . import FAMILIES, RECIPES, default_out, save_result, setup, train_recipe
 
 
@@ -23,7 +24,11 @@ def parse(argv=None):
     p.add_argument("--state", default=None, help="resumable training state: written every --checkpoint-every "
                                                  "steps; rerunning the same command continues from it")
     p.add_argument("--checkpoint-every", type=int, default=250)
-    p.add_argument("--bf16", action="store_true", help="bf16 autocast and channels_last (GPU)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="bf16: autocast in bfloat16 and channels_last; auto (default): bf16 where the device computes "
+                        "it natively (diffedu.precision: AVX-512 BF16/AMX CPUs, Ampere+ GPUs; $DIFFEDU_BF16 "
+                        "overrides) except the 2-D toy recipes, fp32 elsewhere")
+    p.add_argument("--bf16", action="store_true", help="the same as --precision bf16")
     p.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="torch.compile mode of the training step (reduce-overhead: CUDA graphs)")
     p.add_argument("--init-from", default=None, help="start from these weights (a shipped name or a checkpoint "
@@ -44,7 +49,10 @@ def main(argv=None) -> None:
     kw = dict(state=a.state, checkpoint_every=a.checkpoint_every, init_from=a.init_from)
     if a.lr is not None:
         kw["lr"] = a.lr
-    if a.bf16:
+    r = RECIPES[a.name]
+    bf16 = a.bf16 or a.precision == "bf16" or (a.precision == "auto" and r["family"] != "toy"
+                                                and use_bf16(pick_device(a.device)))
+    if bf16:
         kw.update(amp_dtype=torch.bfloat16, channels_last=True)
     if a.compile:
         kw["compile_mode"] = a.compile
@@ -59,10 +67,10 @@ def main(argv=None) -> None:
         torch.distributed.destroy_process_group()
         if rank != 0:
             return  # every rank holds the same weights: rank 0 writes them
-    r = RECIPES[a.name]
     command = "python -m diffedu.recipes " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {"recipe": a.name, **{k: str(v) for k, v in r.items()}, "command": command,
-            "steps_run": len(res.losses), **({"init_from": a.init_from} if a.init_from else {}),
+            "steps_run": len(res.losses),
+            "precision": "bf16 autocast, channels_last" if bf16 else "fp32", **({"init_from": a.init_from} if a.init_from else {}),
             **({"lr_run": a.lr} if a.lr else {}), "seconds": round(time.time() - t0, 1), "device": res.device,
             "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
