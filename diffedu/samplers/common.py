@@ -89,6 +89,16 @@ def checked(name: str, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def denoise(model, x: torch.Tensor, t, a_t: float, s_t: float, clip_x0: float | None):
+    """(x̂_0, ε̂) at the grid time t, checked; with clip_x0, x̂_0 clamped to [−clip_x0, clip_x0] and ε̂ recomputed
+    from it (ε̂ = (x − α_t x̂_0)/σ_t), so that the step stays consistent with the clamped estimate."""
+    x0_hat, eps = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))
+    if clip_x0 is not None:
+        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+        eps = (x - a_t * x0_hat) / s_t
+    return x0_hat, eps
+
+
 def noise(x: torch.Tensor, generator) -> torch.Tensor:
     return randn(x.shape, x, generator)
 
@@ -112,7 +122,7 @@ def check_clip(clip_x0):
     return float(clip_x0)
 
 
-__all__ = ["check_model", "grid_of", "alpha_sigma", "tt", "checked", "noise", "start", "report", "check_clip", "column"]
+__all__ = ["check_model", "grid_of", "alpha_sigma", "tt", "checked", "denoise", "noise", "start", "report", "check_clip", "column"]
 
 
 class Recorder:

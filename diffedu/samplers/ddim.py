@@ -18,7 +18,7 @@ import torch
 
 from .._checks import check_real
 from ..processes import column
-from .common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
+from .common import alpha_sigma, check_clip, denoise, grid_of, noise, report, start
 
 
 def ddim_step(x0_hat: torch.Tensor, eps: torch.Tensor, a_t, s_t, a_s, s_s, eta: float = 0.0,
@@ -59,10 +59,7 @@ def ddim_sample(model, x: torch.Tensor, grid=50, *, eta=0.0, clip_x0: float | No
     x = start(x)
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         (a_t, s_t), (a_s, s_s) = alpha_sigma(model, t, x), alpha_sigma(model, s, x)
-        x0_hat, eps = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))
-        if clip_x0 is not None:
-            x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
-            eps = (x - a_t * x0_hat) / s_t
+        x0_hat, eps = denoise(model, x, t, a_t, s_t, clip_x0)
         e = eta_at(t)
         x = ddim_step(x0_hat, eps, a_t, s_t, a_s, s_s, e, noise(x, generator) if e > 0 and s_s > 0 else None)
         report(callback, i, t, s, x, x0_hat, i + 1, i == len(ts) - 2)

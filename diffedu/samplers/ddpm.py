@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .common import alpha_sigma, check_clip, checked, grid_of, noise, report, start, tt
+from .common import alpha_sigma, check_clip, denoise, grid_of, noise, report, start
 
 
 @torch.no_grad()
@@ -42,9 +42,7 @@ def ddpm_sample(model, x: torch.Tensor, grid=None, *, variance: str = "beta", cl
     x = start(x)
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         (a_t, s_t), (a_s, s_s) = alpha_sigma(model, t, x), alpha_sigma(model, s, x)
-        x0_hat, _ = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))
-        if clip_x0 is not None:
-            x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+        x0_hat, _ = denoise(model, x, t, a_t, s_t, clip_x0)
         a_ts = a_t / a_s
         var_ts = s_t**2 - a_ts**2 * s_s**2
         x = (a_ts * s_s**2 / s_t**2) * x + (a_s * var_ts / s_t**2) * x0_hat
