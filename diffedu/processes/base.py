@@ -21,6 +21,27 @@ class Process:
     discrete = False
     t_clean = 0.0          # the time of the data
     t_max = 1.0            # where sampling starts
+    t_domain = 1.0         # the largest time at which α_t, σ_t are defined (the continuous kinds run on [0, 1])
+
+    def times(self, t) -> torch.Tensor:
+        """t as a float64 tensor, checked: finite and inside [0, t_domain]. Every α_t, σ_t (so every conversion,
+        loss and sampler step) goes through it: a time outside the process has no α_t, σ_t to give."""
+        try:
+            t = torch.as_tensor(t, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"t must be a number or a tensor of times, got {type(t).__name__} {t!r}") from None
+        self._check_range(t)
+        return t
+
+    def _check_range(self, t: torch.Tensor) -> None:
+        if t.numel() == 0:
+            return
+        lo, hi = float(t.min()), float(t.max())
+        if not (math.isfinite(lo) and math.isfinite(hi) and torch.isfinite(t).all()):
+            raise ValueError(f"t must be finite, got {t.tolist() if t.numel() < 9 else 'values with NaN or inf'}")
+        if lo < 0 or hi > self.t_domain * (1 + 1e-12):
+            raise ValueError(f"t must lie in [0, {self.t_domain:g}] for {type(self).__name__} (0 is the data), got "
+                             f"values in [{lo:g}, {hi:g}]")
 
     def alpha_sigma(self, t) -> tuple[torch.Tensor, torch.Tensor]:  # float64, t's shape
         raise NotImplementedError
@@ -85,11 +106,18 @@ class Process:
         """t as a (batch,) tensor of the right dtype (int64 for discrete steps)."""
         dtype = torch.long if self.discrete else torch.float64
         if not torch.is_tensor(t):  # a Python float straight to float64 (not through float32)
-            t = torch.tensor(t, dtype=torch.float64 if isinstance(t, float) else None)
+            try:
+                t = torch.tensor(t, dtype=torch.float64 if isinstance(t, float) else None)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(f"t must be a number or a tensor of times, got {type(t).__name__} {t!r}") from None
         t = t.to(device)
+        if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in (torch.int64, torch.int32, torch.int16,
+                                                                               torch.int8, torch.uint8)):
+            raise TypeError(f"t must hold numbers (times or steps), got a {t.dtype} tensor")
         if self.discrete and t.is_floating_point():
             if not torch.equal(t, t.round()):
                 raise ValueError(f"t must be an integer step for {type(self).__name__}, got {t.tolist()}")
+        self._check_range(t)
         t = t.to(dtype)
         return t.expand(batch) if t.ndim == 0 else t
 

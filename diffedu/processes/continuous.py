@@ -22,7 +22,12 @@ import torch
 
 from .._checks import check_real
 from ..score import geometric_sigmas
-from .base import Process, _f64
+from .base import Process
+
+def _check_scale_and_start(p: Process) -> None:
+    check_real("time_scale", p.time_scale, low=0, low_open=True)
+    check_real("t_max", p.t_max, low=0, high=1, low_open=True)   # beyond 1, α_t would turn negative
+
 
 @dataclass(frozen=True, eq=False)
 class VPSDE(Process):
@@ -40,16 +45,17 @@ class VPSDE(Process):
         check_real("beta_min", self.beta_min, low=0, low_open=True)
         check_real("beta_max", self.beta_max, low=self.beta_min)
         check_real("t_min", self.t_min, low=0, high=1, high_open=True)
+        check_real("time_scale", self.time_scale, low=0, low_open=True)
 
     @property
     def t_clean(self):
         return self.t_min
 
     def beta(self, t):
-        return self.beta_min + _f64(t) * (self.beta_max - self.beta_min)
+        return self.beta_min + self.times(t) * (self.beta_max - self.beta_min)
 
     def alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         log_a = -0.25 * t**2 * (self.beta_max - self.beta_min) - 0.5 * t * self.beta_min
         return torch.exp(log_a), torch.sqrt(-torch.expm1(2 * log_a))
 
@@ -78,8 +84,11 @@ class CosineVP(Process):
     time_scale: float = 1000.0
     t_max: float = 1.0
 
+    def __post_init__(self):
+        _check_scale_and_start(self)
+
     def alpha_sigma(self, t):
-        u = _f64(t) * math.pi / 2
+        u = self.times(t) * math.pi / 2
         return torch.cos(u), torch.sin(u)
 
     def d_alpha_sigma(self, t):
@@ -104,7 +113,7 @@ class VESDE(Process):
             raise ValueError(f"sigma_min must be < sigma_max, got {self.sigma_min} and {self.sigma_max}")
 
     def alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         return torch.ones_like(t), self.sigma_min * (self.sigma_max / self.sigma_min) ** t
 
     def d_alpha_sigma(self, t):
@@ -128,16 +137,18 @@ class VE(Process):
         if not self.sigma_min <= self.sigma_max:
             raise ValueError(f"sigma_min must be <= sigma_max, got {self.sigma_min} and {self.sigma_max}")
 
+    t_domain = math.inf    # t is σ: any noise level ≥ 0
+
     @property
     def t_max(self):
         return self.sigma_max
 
     def alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         return torch.ones_like(t), t
 
     def d_alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         return torch.zeros_like(t), torch.ones_like(t)
 
     def ladder(self, levels: int) -> torch.Tensor:
@@ -156,12 +167,15 @@ class Linear(Process):
     time_scale: float = 1000.0
     t_max: float = 1.0
 
+    def __post_init__(self):
+        _check_scale_and_start(self)
+
     def alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         return 1 - t, t
 
     def d_alpha_sigma(self, t):
-        t = _f64(t)
+        t = self.times(t)
         return -torch.ones_like(t), torch.ones_like(t)
 
     def net_time(self, t):

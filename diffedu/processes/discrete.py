@@ -37,6 +37,10 @@ class DiscreteVP(Process):
     def t_max(self) -> int:
         return self.T
 
+    @property
+    def t_domain(self) -> int:
+        return self.T
+
     t_clean = 0
 
     def alpha_sigma(self, t):
