@@ -1,5 +1,6 @@
-"""Lesson 00's families: the flow is invertible with the right log-determinant, the VAE's KL is the closed form,
-the GAN's losses point the right way, every sampler follows its seed, and the checkers know the mistakes."""
+"""Lesson 00's families: the flow (RealNVP) is invertible with the right log-determinant, the VAE's KL is the
+closed form, the GAN's losses point the right way, every sampler follows its seed, and the checkers know the
+mistakes."""
 import math
 
 import pytest
@@ -8,8 +9,8 @@ import torch.nn.functional as F
 
 import diffedu as de
 from diffedu import toy
-from diffedu.families import (GAN, VAE, AffineCoupling, RealNVP, diffusion, discriminator_loss, flow_loss,
-                              generator_loss, kl_standard_normal, reparameterize, train_gan, vae_loss)
+from diffedu.families import (GAN, VAE, AffineCoupling, RealNVP, diffusion, discriminator_loss, generator_loss,
+                              kl_standard_normal, realnvp_loss, reparameterize, train_gan, vae_loss)
 from diffedu.models import build
 
 
@@ -23,7 +24,7 @@ def _perturbed(model, seed=0, scale=0.3):
 
 
 @pytest.mark.parametrize("rotate", [False, True])
-def test_flow_is_invertible(rotate):
+def test_realnvp_is_invertible(rotate):
     flow = _perturbed(RealNVP(layers=6, hidden=16, rotate=rotate)).double()
     x = torch.randn(200, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2
     z, _ = flow(x)
@@ -35,7 +36,7 @@ def test_flow_is_invertible(rotate):
 
 
 @pytest.mark.parametrize("rotate", [False, True])
-def test_flow_log_determinant_matches_autograd(rotate):
+def test_realnvp_log_determinant_matches_autograd(rotate):
     flow = _perturbed(RealNVP(layers=4, hidden=16, rotate=rotate), seed=2).double()
     x = torch.randn(5, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     _, logdet = flow(x)
@@ -108,7 +109,7 @@ def test_samplers_follow_the_generator_seed(make):
 def test_families_train_with_the_course_loop_and_survive_a_checkpoint(tmp_path):
     data = toy.ring().sample(2000, torch.Generator().manual_seed(0))
     batches = de.tensor_batches(data, 128)
-    for model, loss in ((VAE(hidden=32, depth=2), vae_loss), (RealNVP(layers=4, hidden=32), flow_loss)):
+    for model, loss in ((VAE(hidden=32, depth=2), vae_loss), (RealNVP(layers=4, hidden=32), realnvp_loss)):
         r = de.train(model, loss, batches, steps=60, warmup=5, progress=False)
         assert r.losses[-1] < r.losses[0]
         clone = build(type(model).__name__, model.config)

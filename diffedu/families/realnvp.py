@@ -1,5 +1,6 @@
 """A normalising flow for 2-D data: RealNVP's affine coupling layers (Dinh, Sohl-Dickstein & Bengio 2017,
-"Density estimation using Real NVP", ICLR).
+"Density estimation using Real NVP", ICLR). Not flow *matching* (lesson 13: ``diffedu.fewstep.flow_matching``),
+which trains a velocity field whose ODE carries noise to data; here the map itself is invertible.
 
 A flow is an invertible map f from a data point x to a latent z = f(x) whose density is simple, N(0, I).
 The change of variables gives the density of x *exactly*:
@@ -106,7 +107,7 @@ class RealNVP(nn.Module):
         return self.inverse(z)
 
 
-def flow_loss(model: RealNVP, batch: torch.Tensor, generator=None) -> torch.Tensor:
+def realnvp_loss(model: RealNVP, batch: torch.Tensor, generator=None) -> torch.Tensor:
     """−E[log p(x)] on the batch, for ``diffedu.train``: maximum likelihood, nothing random."""
     return -model.log_prob(batch).mean()
 
