@@ -1,9 +1,10 @@
-"""Class-conditional images from any image model (pixel or latent), and the digit grids of lessons 06–07."""
+"""Images for given labels or prompts from any image model (pixel or latent), and the digit grids of lessons 06–07."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
 
+from ._checks import check_int
 from .datasets.mnist import to_image
 from .model import DiffusionModel
 from .plotting import show, use_style
@@ -11,24 +12,42 @@ from .precision import inference_autocast
 from .samplers import ddim_sample
 
 
-@torch.no_grad()
-def sample_images(model, labels, w: float = 1.0, steps: int = 25, x_T: torch.Tensor | None = None, seed: int = 0,
-                  bf16: bool | None = None) -> torch.Tensor:
-    """Images (B, C, H, W) in [−1, 1] on the CPU from a class-conditional image model, pixel or latent:
-    DDIM-``steps`` on ``model.given(labels, w)`` from ``x_T`` (default: seeded noise of ``model.sample_shape``),
-    then ``model.decode`` (the identity for a pixel model; a latent model's decoder). A pixel model's x̂₀ is
-    clipped to [−1, 1] at every step; latents have no such range, so a latent model's images are clipped once.
+def _count(cond) -> int:
+    """How many samples ``cond`` asks for: one per label, prompt or row of token ids (an int or a string: one)."""
+    if isinstance(cond, str) or isinstance(cond, int) or torch.is_tensor(cond) and cond.ndim == 0:
+        return 1
+    return len(cond)
 
-    bf16: run the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
-    labels = torch.as_tensor(labels)
+
+@torch.no_grad()
+def sample_images(model, cond, w=1.0, steps: int = 25, x_T: torch.Tensor | None = None, seed: int = 0,
+                  bf16: bool | None = None, batch: int | None = None) -> torch.Tensor:
+    """Images (B, C, H, W) in [−1, 1] on the CPU from a conditional image model, pixel or latent: DDIM-``steps`` on
+    ``model.given(cond, w)`` from ``x_T`` (default: seeded noise of ``model.sample_shape``, one sample per label or
+    prompt), then ``model.decode`` (the identity for a pixel model; a latent model's decoder). A pixel model's x̂₀
+    is clipped to [−1, 1] at every step; latents have no such range, so a latent model's images are clipped once.
+
+    cond:  what ``model.given`` takes: class labels (B,), or prompts (B strings, or (B, L) token ids).
+    w:     the guidance scale, a number or a (B,) tensor (one per sample).
+    bf16:  run the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``).
+    batch: sample at most this many at a time (memory); None: all at once."""
     if x_T is None:
-        x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
-    dev = model.device
+        x_T = torch.randn(_count(cond), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
+    n, dev = x_T.shape[0], model.device
+    step = n if batch is None else check_int("batch", batch, low=1)
     latent = type(model).decode is not DiffusionModel.decode
-    with inference_autocast(dev, bf16):
-        out = ddim_sample(model.given(labels.to(dev), w), x_T.to(dev), steps, clip_x0=None if latent else 1.0)
-        out = model.decode(out).float() if latent else out
-    return out.clamp(-1, 1).cpu()
+    def part(v, i):  # the rows i … i + step of a per-sample argument (a number, an int or a string: all rows)
+        sliced = torch.is_tensor(v) and v.ndim or isinstance(v, (list, tuple))
+        return v[i:i + step] if step < n and sliced else v
+
+    out = []
+    for i in range(0, n, step):
+        with inference_autocast(dev, bf16):
+            x = ddim_sample(model.given(part(cond, i), part(w, i)), x_T[i:i + step].to(dev), steps,
+                            clip_x0=None if latent else 1.0)
+            x = model.decode(x).float() if latent else x
+        out.append(x.clamp(-1, 1).cpu())
+    return out[0] if len(out) == 1 else torch.cat(out)
 
 
 @torch.no_grad()

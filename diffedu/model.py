@@ -13,8 +13,10 @@ so every sampler asks the model for the quantity its update is written in (``mod
 are computed in float64 and applied in x's dtype. ``t`` is in the process's own units (see ``processes``):
 a number, or a (B,) tensor.
 
-Conditioning is bound, not threaded through samplers: ``model.given(y)`` is the conditional model and
-``model.given(y, w)`` classifier-free guidance (Ho & Salimans 2022), both models again.
+Conditioning is bound, not threaded through samplers: ``model.given(cond)`` is the conditional model and
+``model.given(cond, w)`` classifier-free guidance (Ho & Salimans 2022), both models again. ``cond`` is class
+labels or prompts, whichever the network takes; the network supplies its own null condition ∅
+(``null_condition``). Classifier and CLIP guidance: ``diffedu.guidance``.
 """
 from __future__ import annotations
 
@@ -92,9 +94,15 @@ class Model:
         return P.column(da, x) * x0 + P.column(ds, x) * eps
 
     # --- conditioning ---------------------------------------------------------------------------------
-    def given(self, y, w: float = 1.0) -> "Guided":
-        """The model conditioned on labels ``y`` (an int or (B,)), with classifier-free guidance scale w."""
-        return Guided(self, y, w)
+    def given(self, cond, w=1.0) -> "Guided":
+        """The model conditioned on ``cond``, with classifier-free guidance scale ``w`` (``Guided``).
+
+        cond: class labels for a class-conditional model (an int, or (B,) integers in [0, num_classes)); prompts for
+              a text-conditioned one (a string, a list of 1 or B strings, or (1 or B, L) token ids of its
+              network's tokenizer).
+        w:    a number, or a (B,) tensor of one scale per sample: 0 the unconditional model, 1 the conditional one.
+        """
+        return Guided(self, cond, w)
 
 
 class DiffusionModel(Model):
@@ -152,17 +160,106 @@ class DiffusionModel(Model):
                 f"process {self.process.spec()}" + (f", {self.num_classes} classes" if self.num_classes else "") + ")")
 
 
-def _labels(y, n: int, num_classes: int, device) -> torch.Tensor:
-    if torch.is_tensor(y) and y.is_floating_point() or isinstance(y, float):
-        raise ValueError(f"y must be integer class labels, got {y!r}")
-    y = torch.as_tensor(y, dtype=torch.long, device=device)
+def _labels(y, n: int | None, num_classes: int, device, name: str = "y") -> torch.Tensor:
+    """``y`` as (n,) long class labels in [0, num_classes) on ``device`` (an int: every sample; n None: any length)."""
+    if isinstance(y, (bool, float)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
+                                                                or y.dtype == torch.bool):
+        raise ValueError(f"{name} must be integer class labels, got {y!r}")
+    y = torch.as_tensor(y, device=device)
+    if y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"{name} must be integer class labels, got {y.tolist()!r}")
+    y = y.to(torch.long)
     if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"y must be class labels in [0, {num_classes - 1}], got values in "
+        raise ValueError(f"{name} must be class labels in [0, {num_classes - 1}], got values in "
                          f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
+    if n is None:
+        if y.ndim > 1:
+            raise ValueError(f"{name} must be an int or have shape (batch,), got {tuple(y.shape)}")
+        return y
     y = y.expand(n) if y.ndim == 0 else y
     if y.shape != (n,):
-        raise ValueError(f"y must be an int or have shape ({n},), got {tuple(y.shape)}")
+        raise ValueError(f"{name} must be an int or have shape ({n},), got {tuple(y.shape)}")
     return y
+
+
+def _is_prompts(cond) -> bool:
+    return isinstance(cond, str) or isinstance(cond, (list, tuple)) and any(isinstance(c, str) for c in cond)
+
+
+def _tokens(cond, tokenizer) -> torch.Tensor:
+    """Prompts as (n, L) token ids of ``tokenizer`` (strings encoded; an unknown word is an error naming it)."""
+    L = tokenizer.length
+    if isinstance(cond, str) or isinstance(cond, (list, tuple)) and all(isinstance(c, str) for c in cond):
+        return tokenizer.encode(cond)
+    if not torch.is_tensor(cond) or cond.is_floating_point() or cond.dtype == torch.bool or cond.ndim != 2:
+        got = f"a tensor of shape {tuple(cond.shape)}" if torch.is_tensor(cond) else repr(cond)
+        raise ValueError(f"cond: a text-conditioned model takes prompts (a string, a list of strings, or (batch, {L}) "
+                         f"token ids of its tokenizer), got {got}")
+    if cond.shape[1] != L:
+        raise ValueError(f"cond: token ids must have shape (batch, {L}), got {tuple(cond.shape)}")
+    if cond.numel() and (cond.min() < 0 or cond.max() >= len(tokenizer)):
+        raise ValueError(f"cond: token ids must lie in [0, {len(tokenizer) - 1}] (the tokenizer's vocabulary), got "
+                         f"values in [{int(cond.min())}, {int(cond.max())}]")
+    return cond
+
+
+def _tokenizer(model):
+    """The tokenizer of a text-conditioned model's network, or None."""
+    try:
+        return getattr(network(model), "tokenizer", None)
+    except ValueError:                                                    # no network inside (a FunctionModel)
+        return None
+
+
+def condition(model, cond) -> torch.Tensor:
+    """``cond`` checked against what ``model`` is conditioned on: (n,) class labels or (n, L) token ids."""
+    tokenizer = _tokenizer(model)
+    if tokenizer is not None:
+        return _tokens(cond, tokenizer)
+    n = getattr(model, "num_classes", None)
+    if not n:
+        raise ValueError(f"cond: given() needs a conditional model (class labels or prompts); this "
+                         f"{type(model).__name__} is unconditional")
+    if _is_prompts(cond):
+        raise ValueError(f"cond: prompts need a text-conditioned model (a TextUNet); this one takes class labels in "
+                         f"[0, {n - 1}]")
+    return _labels(cond, None, n, None, "cond")
+
+
+def null_condition(model, batch: int, device) -> torch.Tensor:
+    """∅, the condition of the unconditional model, for a batch: the network's own (``net.null_condition``: the
+    label num_classes of the U-Net and DiT, the empty prompt of the text U-Net), or the label ``model.num_classes``
+    of a class-conditional network without one."""
+    net = network(model)
+    if hasattr(net, "null_condition"):
+        return net.null_condition(batch, device)
+    return torch.full((batch,), model.num_classes, dtype=torch.long, device=device)
+
+
+def check_scale(w, batch: int | None = None):
+    """A guidance scale: a finite number, or a (batch,) tensor of finite scales (one per sample)."""
+    if torch.is_tensor(w) and w.ndim == 0 and not (w.dtype == torch.bool or w.is_complex()):
+        w = w.item()
+    if not torch.is_tensor(w):
+        return check_real("w", w)
+    if w.ndim != 1 or w.dtype == torch.bool or w.is_complex():
+        raise ValueError(f"w must be a number or a (batch,) tensor of real scales, one per sample, got a "
+                         f"{w.dtype} tensor of shape {tuple(w.shape)}")
+    w = w if w.is_floating_point() else w.to(torch.float64)
+    if not torch.isfinite(w).all():
+        raise ValueError(f"w must be finite, got {w.tolist()}")
+    if batch is not None and w.shape != (batch,):
+        raise ValueError(f"w has {w.shape[0]} scales but the batch has {batch} samples: pass a number or one scale "
+                         "per sample")
+    return w
+
+
+def cfg_combine(out_null: torch.Tensor, out_cond: torch.Tensor, w) -> torch.Tensor:
+    """out_∅ + w (out_c − out_∅), the classifier-free-guided prediction: w a number, or a (B,) tensor (one scale per
+    sample). torch.lerp's two-sided formula returns out_∅ at w = 0 and out_c at w = 1 exactly."""
+    if torch.is_tensor(w):
+        return torch.lerp(out_null, out_cond, P.column(w.to(out_null.dtype), out_null))
+    return torch.lerp(out_null, out_cond, float(w))
 
 
 def conditioned(model, y):
@@ -186,29 +283,45 @@ def takes_guidance(model) -> bool:
 
 
 class Guided(Model):
-    """Classifier-free guidance: out = out_∅ + w (out_y − out_∅), one batched network pass ([x, x], [y, ∅]).
+    """Classifier-free guidance: out = out_∅ + w (out_c − out_∅) (``cfg_combine``), one batched network pass
+    ([x, x], [c, ∅]); c the labels or prompts of ``Model.given``, ∅ the network's null condition
+    (``null_condition``).
 
     The combination is affine in the prediction, so guiding ε, x̂_0 or v gives the same sampler step.
-    w = 0 is the unconditional model and w = 1 the conditional one, exactly (one pass each).
-    A guidance-distilled student (a network with a w input, ``distill.guided_target``) takes w instead: one pass.
+    w = 0 is the unconditional model and w = 1 the conditional one, exactly (one pass each); w may be a (B,)
+    tensor, one scale per sample (guided distillation's targets, ``fewstep.distill.guided_target``).
+    A guidance-distilled student (a network with a w input, ``models.UNet(guidance=True)``) takes w instead: one pass.
     """
 
-    def __init__(self, model: DiffusionModel, y, w: float = 1.0):
-        if not getattr(model, "num_classes", None):
-            raise ValueError("given(y) needs a class-conditional model (num_classes > 0)")
-        self.model, self.y, self.w = model, y, check_real("w", w)
+    def __init__(self, model: Model, cond, w=1.0):
+        self.w = check_scale(w)
+        self.model, self.cond, self.prompts = model, condition(model, cond), _tokenizer(model) is not None
         self.process, self.prediction = model.process, model.prediction
+
+    def _rows(self, batch: int, device) -> torch.Tensor:
+        c = self.cond.to(device)
+        if not self.prompts:                                              # labels: an int, or one per sample
+            return _labels(c, batch, self.model.num_classes, device, "cond")
+        if c.shape[0] == 1:                                               # token ids: one prompt for every sample
+            return c.expand(batch, -1)
+        if c.shape[0] != batch:
+            raise ValueError(f"cond must hold 1 or {batch} prompts (one per sample), got {c.shape[0]}")
+        return c
 
     def output(self, x, t):
         m, B = self.model, x.shape[0]
-        y = _labels(self.y, B, m.num_classes, x.device)
-        null = torch.full_like(y, m.num_classes)
+        c, w = self._rows(B, x.device), self.w
+        if torch.is_tensor(w):
+            w = check_scale(w, B).to(x.device)
         if takes_guidance(m):
-            return m.output(x, t, y, w=torch.full((B,), self.w, dtype=torch.float64, device=x.device))
-        if self.w in (0.0, 1.0):
-            return m.output(x, t, y if self.w == 1.0 else null)
-        out = m.output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([y, null]))
-        return torch.lerp(out[B:], out[:B], self.w)  # lerp(∅, y, w) is exact at w = 0 and 1
+            return m.output(x, t, c, w=w if torch.is_tensor(w) else
+                            torch.full((B,), w, dtype=torch.float64, device=x.device))
+        null = null_condition(m, B, x.device)
+        for v, one_pass in ((1.0, c), (0.0, null)):
+            if (w == v).all() if torch.is_tensor(w) else w == v:
+                return m.output(x, t, one_pass)
+        out = m.output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([c, null]))
+        return cfg_combine(out[B:], out[:B], w)   # lerp(∅, c, w): exact at w = 0 and 1
 
 
 class ClassifierGuided(Model):

@@ -42,7 +42,7 @@ CASES = [
     ("label 11 to the U-Net", lambda: _unet().net(IMG, T2, torch.tensor([11, 1])), ValueError, "y must hold"),
     ("label -1 to the U-Net", lambda: _unet().net(IMG, T2, torch.tensor([-1, 1])), ValueError, "y must hold"),
     ("label 2.7 to the U-Net", lambda: _unet().net(IMG, T2, torch.tensor([2.7, 1.0])), ValueError, "integer tensor"),
-    ("label 11 to CFG", lambda: _unet().given(11, 2.0).eps(IMG, T2), ValueError, "y must be class labels"),
+    ("label 11 to CFG", lambda: _unet().given(11, 2.0).eps(IMG, T2), ValueError, "cond must be class labels"),
     ("label 10 (∅) to CFG as a class", lambda: _unet().given(10, 2.0).eps(IMG, T2), ValueError, "null label"),
     ("label 2.7 to CFG", lambda: _unet().given(2.7, 2.0).eps(IMG, T2), ValueError, "integer class labels"),
     ("label -1 to classifier guidance",

@@ -184,7 +184,7 @@ def test_cfg_at_w0_and_w1_is_exactly_the_unconditional_and_conditional_model():
         assert torch.equal(unet.given(y, 0.0).eps(x, t), uncond)
         assert torch.allclose(unet.given(y, 3.0).eps(x, t), uncond + 3 * (cond - uncond), atol=1e-5)
     for bad in (10, -1, 2.7):
-        with pytest.raises(ValueError, match="y must be"):
+        with pytest.raises(ValueError, match="cond must be"):
             unet.given(bad, 1.0).eps(x, t)
 
 

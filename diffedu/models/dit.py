@@ -120,11 +120,15 @@ class DiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
+    def null_condition(self, batch: int, device) -> torch.Tensor:
+        """∅ of classifier-free guidance for ``batch`` samples: the learned null label num_classes."""
+        return torch.full((batch,), self.num_classes, dtype=torch.long, device=device)
+
     def condition(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         c = self.time(timestep_embedding(t, self.config["hidden_size"]).to(self.patch.weight.dtype))
         if self.label is not None:
             if y is None:
-                y = torch.full((t.shape[0],), self.num_classes, dtype=torch.long, device=t.device)
+                y = self.null_condition(t.shape[0], t.device)
             c = c + self.label(y)
         return c
 

@@ -98,6 +98,10 @@ class TextUNet(UNet):
         tokens[:, 0] = 1
         return tokens
 
+    def null_condition(self, batch: int, device) -> torch.Tensor:
+        """∅ of classifier-free guidance for ``batch`` samples: the empty prompt."""
+        return self.empty_prompt(batch, device)
+
     def attend(self, h, where, context):
         if context is None or where not in self.cross:
             return h

@@ -144,11 +144,15 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
+    def null_condition(self, batch: int, device) -> torch.Tensor:
+        """∅ of classifier-free guidance for ``batch`` samples: the learned null label num_classes."""
+        return torch.full((batch,), self.num_classes, dtype=torch.long, device=device)
+
     def embed(self, t: torch.Tensor, y: torch.Tensor | None, w: torch.Tensor | None = None) -> torch.Tensor:
         emb = self.time(t)
         if self.label is not None:
             if y is None:  # unconditional: the learned null class
-                y = torch.full((t.shape[0],), self.num_classes, dtype=torch.long, device=t.device)
+                y = self.null_condition(t.shape[0], t.device)
             emb = emb + self.label(y)
         if self.guide is not None:
             emb = emb + self.guide(w * W_SCALE)
