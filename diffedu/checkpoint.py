@@ -6,12 +6,16 @@ The file's header metadata holds one JSON document (key ``"diffedu"``):
      "process": {"kind": "DiscreteVP", ...}, "prediction": "eps",  how to read it (``diffedu.model``)
      "num_classes": 10, "meta": {...}, "sha256": "…"}              conditioning, recipe/history, payload hash
 
-(a latent model adds ``"autoencoder": {"model", "config", "scale"}`` and its weights as ``autoencoder.*``)
-
 so a network can never meet the wrong schedule, and one ``os.replace`` swaps the whole checkpoint: a crash
 mid-write leaves the previous file (weights, metadata and training state together), never a mix. The
 sha256 covers every tensor's name, dtype, shape and bytes; a file whose payload was altered is refused.
 Every error names the file.
+
+A model kind that is more than a network, a process and a prediction keeps its own part of the header under its
+own key, and its own tensors as ``KEY.*``, through ``register_kind``: ``"consistency": {"t_min", "sigma_data"}``
+(``fewstep.consistency``), ``"autoencoder": {"model", "config", "scale"}`` with ``autoencoder.*`` (``latent``).
+This module knows the file format and never names a kind: the kinds import it, not the other way round. A
+training state (``train.save_training``) is a checkpoint of the network with its EMA and AdamW tensors as ``extra.*``.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import glob
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,13 +31,53 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from . import processes as P
-from .fewstep.consistency import ConsistencyModel
-from .latent import LatentDiffusionModel
 from .model import DiffusionModel
 from .models.registry import build
 
 FORMAT = 2
-AE_PREFIX = "autoencoder."  # a latent model's autoencoder weights, beside the denoiser's
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A model kind registered with ``register_kind``."""
+    key: str                  # its part of the header is header[key]; its tensors are stored as f"{key}.NAME"
+    cls: type
+    fields: tuple[str, ...]   # what its part must hold (checked on load, the error naming the file)
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(key: str, *fields: str):
+    """Class decorator: a model kind that keeps its own part of the header under ``key``. The class provides
+
+        model.checkpoint_part() -> (part, tensors, inner)
+            part:    a JSON dict, written as header[key] (it holds ``fields``)
+            tensors: the kind's own tensors, written as f"{key}.NAME" (cast to ``save``'s dtype)
+            inner:   the DiffusionModel whose network, process, prediction and num_classes fill the rest of the
+                     header (the model itself when it is one); the model's ``meta`` goes in the header's meta
+        cls.from_checkpoint(part, inner, tensors, build) -> model
+            part:    header[key], holding ``fields``;  inner: that DiffusionModel, rebuilt;
+            tensors: its own tensors, f"{key}." removed;  build(spec, tensors): the network that a
+                     ``{"model", "config"}`` spec names with those weights, on the load's device and dtype
+    """
+    def add(cls):
+        for method in ("checkpoint_part", "from_checkpoint"):
+            if not callable(getattr(cls, method, None)):
+                raise TypeError(f"{cls.__name__} must define {method} to be saved as a checkpoint kind")
+        KINDS[key] = Kind(key, cls, fields)
+        return cls
+    return add
+
+
+def _kind_of(model) -> Kind | None:
+    """The registered kind of ``model``: the nearest registered class in its type's MRO."""
+    by_class = {k.cls: k for k in KINDS.values()}
+    return next((by_class[c] for c in type(model).__mro__ if c in by_class), None)
+
+
+def _listing(names) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
 
 def path_of(path) -> Path:
@@ -86,18 +131,19 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
          extra_tensors: dict | None = None) -> Path:
     """Write ``net``'s weights (optionally cast to ``dtype``, e.g. float16 to ship) with its description.
 
-    ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction."""
+    ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction, and a model of
+    a registered kind (``register_kind``) with its own part of the header."""
     tensors, extra_header = {}, {}
-    if isinstance(net, ConsistencyModel):  # f_θ around a diffusion model: that model, and the two numbers
-        if type(net.net) is not DiffusionModel:   # (a latent model's autoencoder would be lost on load)
-            raise ValueError("only a ConsistencyModel around a DiffusionModel (F = its x̂_0) can be saved")
-        extra_header["consistency"] = {"t_min": net.t_min, "sigma_data": net.sigma_data}
+    kind = _kind_of(net)
+    if kind is not None:  # a kind with its own part of the header: that part, its tensors, the DiffusionModel inside
+        part, own, inner = net.checkpoint_part()
+        if not isinstance(inner, DiffusionModel) or (inner is not net and _kind_of(inner) is not None):
+            raise ValueError(f"{type(net).__name__}.checkpoint_part must give a DiffusionModel of no other kind, "
+                             f"got {type(inner).__name__}")
+        extra_header[kind.key] = part
+        tensors.update({f"{kind.key}.{k}": _cast(v, dtype) for k, v in own.items()})
         meta = {**net.meta, **(meta or {})}
-        net = net.net
-    if isinstance(net, LatentDiffusionModel):  # the autoencoder travels with the latent model
-        ae = net.autoencoder
-        extra_header["autoencoder"] = {"model": type(ae).__name__, "config": ae.config, "scale": net.scale}
-        tensors.update({f"{AE_PREFIX}{k}": _cast(v, dtype) for k, v in ae.state_dict().items()})
+        net = inner
     if isinstance(net, DiffusionModel):
         process, prediction = net.process, net.prediction
         num_classes, meta = net.num_classes, {**net.meta, **(meta or {})}
@@ -160,12 +206,14 @@ def read(path) -> tuple[dict, dict]:
     return header, tensors
 
 
-def _build(p: Path, header: dict, tensors: dict) -> torch.nn.Module:
+def build_network(p: Path, header: dict, tensors: dict) -> torch.nn.Module:
+    """The network ``header["model"]``(``header["config"]``) with its weights from ``tensors`` (those under
+    ``extra.`` and under a kind's key left out), every tensor checked; errors name the file ``p``."""
     try:
         net = build(header["model"], header["config"])
     except (TypeError, ValueError) as e:
         raise ValueError(f"{p}: cannot build {header['model']}({header['config']}): {e}") from None
-    weights = {k: v for k, v in tensors.items() if not k.startswith(("extra.", AE_PREFIX))}
+    weights = {k: v for k, v in tensors.items() if not k.startswith(("extra.", *(f"{key}." for key in KINDS)))}
     expected = net.state_dict()
     missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
     wrong = [f"{k}: file {tuple(weights[k].shape)} vs model {tuple(expected[k].shape)}"
@@ -183,7 +231,7 @@ def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.fl
     (with ``.meta``, and ``.process`` for a noisy classifier)."""
     p = path_of(path)
     header, tensors = read(p)
-    net = _build(p, header, tensors).to(device=device, dtype=dtype).eval()
+    net = build_network(p, header, tensors).to(device=device, dtype=dtype).eval()
     net.meta = header["meta"]
     process = P.from_spec(header["process"]) if header.get("process") is not None else None
     if header.get("prediction") is None:
@@ -191,56 +239,18 @@ def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.fl
             net.process = process
         return net
     args = (net, process, header["prediction"], header.get("num_classes"), header["meta"])
-    ae, cm = header.get("autoencoder"), header.get("consistency")
-    if cm is not None:
-        if not isinstance(cm, dict) or not {"t_min", "sigma_data"} <= set(cm):
-            raise ValueError(f"{p}: metadata field 'consistency' must hold t_min and sigma_data, got {cm!r}")
-        return ConsistencyModel(DiffusionModel(*args), process, cm["t_min"], cm["sigma_data"], args[3], args[4])
-    if ae is None:
+    kinds = [k for k in KINDS.values() if header.get(k.key) is not None]
+    if not kinds:
         return DiffusionModel(*args)
-    if not isinstance(ae, dict) or not {"model", "config", "scale"} <= set(ae):
-        raise ValueError(f"{p}: metadata field 'autoencoder' must hold model, config and scale, got {ae!r}")
-    sub = {k[len(AE_PREFIX):]: v for k, v in tensors.items() if k.startswith(AE_PREFIX)}
-    autoencoder = _build(p, ae, sub).to(device=device, dtype=dtype).eval()
-    return LatentDiffusionModel(*args, autoencoder=autoencoder, scale=ae["scale"])
+    if len(kinds) > 1:
+        raise ValueError(f"{p}: metadata holds the parts of several model kinds {[k.key for k in kinds]}; one at most")
+    kind = kinds[0]
+    part = header[kind.key]
+    if not isinstance(part, dict) or not set(kind.fields) <= set(part):
+        raise ValueError(f"{p}: metadata field {kind.key!r} must hold {_listing(kind.fields)}, got {part!r}")
+    own = {k[len(kind.key) + 1:]: v for k, v in tensors.items() if k.startswith(f"{kind.key}.")}
 
+    def build_part(spec: dict, weights: dict) -> torch.nn.Module:
+        return build_network(p, spec, weights).to(device=device, dtype=dtype).eval()
 
-def load_extra(path) -> dict:
-    """Tensors stored beside the weights with ``save(..., extra_tensors=...)`` (verified)."""
-    _, tensors = read(path)
-    return {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
-
-
-def save_training(path, result, step: int, meta: dict | None = None) -> Path:
-    """A resumable training state in one file: weights, EMA weights and AdamW moments (tensors); the step,
-    loss history and optimiser settings (metadata). Atomic, so a crash leaves the previous state whole."""
-    opt = result.optimizer_state or {"state": {}, "param_groups": []}
-    extra = {f"ema.{k}": v for k, v in result.ema.state_dict().items()}
-    for idx, st in opt["state"].items():
-        for name, v in st.items():
-            extra[f"opt.{idx}.{name}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    info = {"step": step, "losses": result.losses, "seconds": result.seconds,
-            "param_groups": [dict(g) for g in opt["param_groups"]], **(meta or {})}
-    return save(path, result.model, meta=info, extra_tensors=extra)
-
-
-def load_training(path, device="cpu"):
-    """Rebuild a ``TrainResult`` and the step it reached from ``save_training``'s file."""
-    from .train import TrainResult
-
-    p = path_of(path)
-    header, tensors = read(p)
-    model = _build(p, header, tensors).to(device)
-    ema = _build(p, header, {k[len("extra.ema."):]: v for k, v in tensors.items()
-                             if k.startswith("extra.ema.")}).to(device)
-    state: dict = {}
-    for k, v in tensors.items():
-        if k.startswith("extra.opt."):
-            _, _, idx, name = k.split(".", 3)
-            state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
-    meta = header["meta"]
-    model.meta = meta
-    opt_state = {"state": state, "param_groups": meta.get("param_groups", [])} if state else None
-    result = TrainResult(model.train(), ema.eval().requires_grad_(False), list(meta.get("losses", [])),
-                         meta.get("seconds", 0.0), str(device), opt_state)
-    return result, int(meta.get("step", 0))
+    return kind.cls.from_checkpoint(part, DiffusionModel(*args), own, build_part)

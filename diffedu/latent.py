@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from . import checkpoint
 from ._checks import check_real
 from ._random import randn
 from .families.vae import reparameterize
@@ -63,6 +64,7 @@ def scale_factor(latents: torch.Tensor) -> float:
     return 1.0 / std
 
 
+@checkpoint.register_kind("autoencoder", "model", "config", "scale")
 class LatentDiffusionModel(DiffusionModel):
     """A diffusion model over κ-scaled latents that carries the autoencoder that defines them.
 
@@ -90,6 +92,16 @@ class LatentDiffusionModel(DiffusionModel):
     def with_process(self, process) -> "LatentDiffusionModel":
         return LatentDiffusionModel(self.net, process, self.prediction, self.num_classes, self.meta,
                                     autoencoder=self.autoencoder, scale=self.scale)
+
+    def checkpoint_part(self):
+        """What a checkpoint adds for a latent model (``checkpoint.register_kind``): the autoencoder and κ."""
+        ae = self.autoencoder
+        return {"model": type(ae).__name__, "config": ae.config, "scale": self.scale}, ae.state_dict(), self
+
+    @classmethod
+    def from_checkpoint(cls, part: dict, inner: DiffusionModel, tensors: dict, build) -> "LatentDiffusionModel":
+        return cls(inner.net, inner.process, inner.prediction, inner.num_classes, inner.meta,
+                   autoencoder=build(part, tensors), scale=part["scale"])
 
     def __repr__(self):
         return super().__repr__()[:-1] + f", latents {self.sample_shape} decoded to images, κ = {self.scale:.4f})"

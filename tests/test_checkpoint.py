@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 import diffedu as de
 from diffedu import checkpoint
 from diffedu import processes as P
+from diffedu.train import load_training, save_training
 
 
 def _model():
@@ -37,11 +38,11 @@ def _write_then_die(path, step):
 import os, torch, safetensors.torch as st
 import diffedu as de
 from diffedu import checkpoint
-from diffedu.train import TrainResult
+from diffedu.train import TrainResult, save_training
 torch.manual_seed(0)
 net = de.MLPDenoiser(hidden=16, depth=1, emb_dim=8)
 res = TrainResult(net, de.MLPDenoiser(hidden=16, depth=1, emb_dim=8), [1.0], 1.0)
-checkpoint.save_training({str(path)!r}, res, {step})
+save_training({str(path)!r}, res, {step})
 with torch.no_grad():
     for p in net.parameters():
         p.add_(1.0)
@@ -53,7 +54,7 @@ def dying(tensors, filename, metadata=None):
     os._exit(9)  # killed mid-write: no cleanup runs
 st.save_file = dying
 checkpoint.save_file = dying
-checkpoint.save_training({str(path)!r}, res, {step + 20})
+save_training({str(path)!r}, res, {step + 20})
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 9, r.stderr
@@ -62,16 +63,16 @@ checkpoint.save_training({str(path)!r}, res, {step + 20})
 def test_a_write_killed_midway_leaves_the_previous_state_whole_and_no_temp_file_after_the_next(tmp_path):
     path = tmp_path / "state"
     _write_then_die(path, 20)
-    res, step = checkpoint.load_training(path)  # the previous state, weights and step together
+    res, step = load_training(path)  # the previous state, weights and step together
     assert step == 20
     torch.manual_seed(0)
     fresh = de.MLPDenoiser(hidden=16, depth=1, emb_dim=8)
     assert all(torch.equal(a, b) for a, b in zip(res.model.state_dict().values(), fresh.state_dict().values()))
     leftovers = [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
     assert leftovers  # what the killed writer left …
-    checkpoint.save_training(path, res, 40)
+    save_training(path, res, 40)
     assert [p.name for p in tmp_path.iterdir()] == ["state.safetensors"]  # … is removed by the next save
-    assert checkpoint.load_training(path)[1] == 40
+    assert load_training(path)[1] == 40
 
 
 def test_a_flipped_payload_byte_is_refused(tmp_path):

@@ -91,7 +91,7 @@ def test_latent_checkpoint_carries_autoencoder_and_scale(tmp_path):
     assert isinstance(back.with_process(DiscreteVP("cosine", 1000)), LatentDiffusionModel)
     # the autoencoder's weights are covered by the checkpoint's hash: an altered decoder is refused
     header, tensors = checkpoint.read(path)
-    key = next(k for k in tensors if k.startswith(checkpoint.AE_PREFIX))
+    key = next(k for k in tensors if k.startswith("autoencoder."))
     tensors[key] = tensors[key] + 1
     from safetensors.torch import save_file
     import json

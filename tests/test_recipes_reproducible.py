@@ -6,12 +6,14 @@ import hashlib
 import pytest
 import torch
 
+import diffedu.recipes
 from diffedu import checkpoint
 from diffedu.model import DiffusionModel
 from diffedu.pretrained import ASSETS
 from diffedu.processes import DiscreteVP
 from diffedu.recipes import setup, train_recipe
 from diffedu.recipes.__main__ import main
+from diffedu.train import load_training, save_training
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +45,7 @@ def test_a_state_resumes_only_the_run_it_was_written_for(tmp_path):
     extending it is refused with a pointer to init_from (the crash test shows the exact resumption)."""
     state = tmp_path / "s"
     first = train_recipe("ring8-mlp", steps=20, progress=False, state=state, checkpoint_every=10)
-    assert checkpoint.load_training(state)[1] == 20 and len(first.losses) == 20
+    assert load_training(state)[1] == 20 and len(first.losses) == 20
     with pytest.raises(ValueError, match="belongs to a run of 20 steps.*init_from"):
         train_recipe("ring8-mlp", steps=40, progress=False, state=state, checkpoint_every=10)
 
@@ -51,23 +53,21 @@ def test_a_state_resumes_only_the_run_it_was_written_for(tmp_path):
 def test_a_crashed_run_rerun_with_the_same_command_repeats_the_uninterrupted_one(tmp_path, monkeypatch):
     """The case ``--state`` is for: a run killed mid-way and started again, here past the warm-up (warmup=5),
     so the cosine decay, the AdamW moments and the EMA's warm-up must all continue exactly."""
-    save = checkpoint.save_training
-
     class Crash(Exception):
         pass
 
     def save_then_crash(path, res, step, meta=None):
-        out = save(path, res, step, meta)
+        out = save_training(path, res, step, meta)
         if step == 20:
             raise Crash
         return out
 
     state, kw = tmp_path / "s", dict(steps=40, progress=False, warmup=5)
-    monkeypatch.setattr(checkpoint, "save_training", save_then_crash)
+    monkeypatch.setattr(diffedu.recipes, "save_training", save_then_crash)  # the name train_recipe calls
     with pytest.raises(Crash):
         train_recipe("ring8-mlp", state=state, checkpoint_every=10, **kw)
-    monkeypatch.setattr(checkpoint, "save_training", save)
-    assert checkpoint.load_training(state)[1] == 20
+    monkeypatch.undo()
+    assert load_training(state)[1] == 20
     resumed = train_recipe("ring8-mlp", state=state, checkpoint_every=10, **kw)
     whole = train_recipe("ring8-mlp", **kw)
     assert resumed.losses == whole.losses

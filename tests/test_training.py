@@ -4,6 +4,7 @@ import torch
 
 import diffedu as de
 from diffedu import checkpoint, metrics, schedules, toy
+from diffedu.train import load_training, save_training
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +91,13 @@ def test_a_run_resumed_after_a_crash_repeats_the_uninterrupted_run_exactly(tmp_p
 
     def crash_at_5(step, res):
         if step == 5:
-            checkpoint.save_training(tmp_path / "state", res, step)
+            save_training(tmp_path / "state", res, step)
             raise _Crash
 
     full = run()
     with pytest.raises(_Crash):
         run(on_step=crash_at_5)
-    res, start = checkpoint.load_training(tmp_path / "state")
+    res, start = load_training(tmp_path / "state")
     assert start == 5 and len(res.losses) == 5
     resumed = run(result=res, start=start)
     assert resumed.losses == full.losses

@@ -31,9 +31,10 @@ import math
 
 import torch
 
+from .. import checkpoint
 from .._checks import check_batched, check_real
 from .._random import randint, randn
-from ..model import Model, conditioned, network
+from ..model import DiffusionModel, Model, conditioned, network
 from ..processes import Process, column
 from ..samplers import check_model, ddim_step, grid_of, heun_step
 
@@ -41,6 +42,7 @@ DISTANCES = ("l2", "l1", "pseudo-huber")
 SOLVERS = ("euler", "heun", "ddim")
 
 
+@checkpoint.register_kind("consistency", "t_min", "sigma_data")
 class ConsistencyModel(Model):
     """f_θ(x, t) = c_skip(t) x + c_out(t) F_θ(c_in(t) x, t), with f(x, t_min) = x exactly (module docstring).
 
@@ -103,6 +105,16 @@ class ConsistencyModel(Model):
     def to(self, device=None, dtype=None) -> "ConsistencyModel":
         self.net.to(device=device, dtype=dtype)
         return self
+
+    def checkpoint_part(self):
+        """What a checkpoint keeps of f_θ (``checkpoint.register_kind``): its two numbers, and F's diffusion model."""
+        if type(self.net) is not DiffusionModel:  # (a latent model's autoencoder would be lost on load)
+            raise ValueError("only a ConsistencyModel around a DiffusionModel (F = its x̂_0) can be saved")
+        return {"t_min": self.t_min, "sigma_data": self.sigma_data}, {}, self.net
+
+    @classmethod
+    def from_checkpoint(cls, part: dict, inner: DiffusionModel, tensors: dict, build) -> "ConsistencyModel":
+        return cls(inner, inner.process, part["t_min"], part["sigma_data"], inner.num_classes, inner.meta)
 
     def __repr__(self):
         return (f"ConsistencyModel({type(self.net).__name__}, t_min={self.t_min}, sigma_data={self.sigma_data}, "

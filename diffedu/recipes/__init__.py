@@ -19,7 +19,7 @@ import torch
 from .. import checkpoint
 from ..model import network
 from ..pretrained import asset_path, shipped
-from ..train import TrainResult, train
+from ..train import TrainResult, load_training, save_training, train
 from . import adapt, cifar, distill, latent, mnist, text, toy
 
 FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt,
@@ -75,7 +75,7 @@ def train_recipe(name: str, steps: int | None = None, progress: bool = True, dev
     total = steps or r["steps"]
     result, start = None, 0
     if state is not None and checkpoint.path_of(state).exists():
-        result, start = checkpoint.load_training(state, device=device or "cpu")
+        result, start = load_training(state, device=device or "cpu")
         got = result.model.meta.get("recipe")
         if got != name:
             raise ValueError(f"state {checkpoint.path_of(state)} belongs to recipe {got!r}, not {name!r}")
@@ -92,7 +92,7 @@ def train_recipe(name: str, steps: int | None = None, progress: bool = True, dev
     on_step = None
     if state is not None:
         def on_step(step, res):  # train() calls it every checkpoint_every steps and after the last
-            checkpoint.save_training(state, res, step, {"recipe": name, "steps_total": total})
+            save_training(state, res, step, {"recipe": name, "steps_total": total})
     overrides.setdefault("lr", r["lr"])
     if "ema_decay" in r:
         overrides.setdefault("ema_decay", r["ema_decay"])
