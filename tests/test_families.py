@@ -37,6 +37,7 @@ def test_realnvp_is_invertible(rotate):
 
 @pytest.mark.parametrize("rotate", [False, True])
 def test_realnvp_log_determinant_matches_autograd(rotate):
+    torch.manual_seed(0)  # the couplings' initial weights: the grid's mass must not depend on the tests run before
     flow = _perturbed(RealNVP(layers=4, hidden=16, rotate=rotate), seed=2).double()
     x = torch.randn(5, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     _, logdet = flow(x)
