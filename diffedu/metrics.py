@@ -50,14 +50,6 @@ def noise_floor(sample_fn, n: int, repeats: int = 5, seed: int = 0, metric=slice
     return float(d.mean()), float(d.std()) if repeats > 1 else 0.0
 
 
-def mixture_nll(mixture, x: torch.Tensor) -> float:
-    """Average negative log-likelihood (nats) of samples under an exact mixture: low = on the modes.
-
-    It rewards collapsing onto the densest mode, so read it next to a distance, never alone.
-    """
-    return float(-mixture.log_prob(x.detach().cpu()).mean())
-
-
 # --- images: measured with an independent clean classifier ------------------------------------------
 @torch.no_grad()
 def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500):
