@@ -2,14 +2,17 @@
 
 The file's header metadata holds one JSON document (key ``"diffedu"``):
 
-    {"format": 2, "model": "UNet", "config": {...},               the network to build
+    {"format": 3, "model": "UNet", "config": {...},               the network to build
      "process": {"kind": "DiscreteVP", ...}, "prediction": "eps",  how to read it (``diffedu.model``)
-     "num_classes": 10, "meta": {...}, "sha256": "…"}              conditioning, recipe/history, payload hash
+     "num_classes": 10, "meta": {...},                             conditioning, recipe/history
+     "sha256": "…", "header_sha256": "…"}                          the payload's hash, the header's hash
 
 so a network can never meet the wrong schedule, and one ``os.replace`` swaps the whole checkpoint: a crash
 mid-write leaves the previous file (weights, metadata and training state together), never a mix. The
-sha256 covers every tensor's name, dtype, shape and bytes; a file whose payload was altered is refused.
-Every error names the file.
+sha256 covers every tensor's name, dtype, shape and bytes; ``header_sha256`` covers every field that changes what
+the model computes (all but ``meta``, the history): a file whose payload or whose process, prediction, classes,
+configuration or a kind's part was altered is refused, and so are non-finite weights. Format 2 (before headers
+were signed) is refused with the one command that re-signs a file you trust (``resign``). Every error names the file.
 
 A model kind that is more than a network, a process and a prediction keeps its own part of the header under its
 own key, and its own tensors as ``KEY.*``, through ``register_kind``: ``"consistency": {"t_min", "sigma_data"}``
@@ -19,22 +22,19 @@ training state (``train.save_training``) is a checkpoint of the network with its
 """
 from __future__ import annotations
 
-import glob
-import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from . import processes as P
+from ._files import atomic_write, check_finite, edited_fields, signed, tensor_digest
 from .model import DiffusionModel
 from .models.registry import build
 
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -85,40 +85,10 @@ def path_of(path) -> Path:
     return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
 
 
-def tensor_digest(tensors: dict) -> str:
-    h = hashlib.sha256()
-    for k in sorted(tensors):
-        v = tensors[k].contiguous()
-        h.update(f"{k}|{v.dtype}|{tuple(v.shape)}|".encode())
-        h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b"")
-    return h.hexdigest()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _atomic_write(target: Path, tensors: dict, header: dict) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in glob.glob(str(target.with_name(f".{target.name}.tmp-*"))):  # left by a killed writer
-        pid = stale.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            Path(stale).unlink(missing_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata={"diffedu": json.dumps(header)})
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _check_dtype(dtype) -> None:
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be None or a floating-point torch dtype (torch.float32, float16, bfloat16), got "
+                         f"{dtype!r}: an integer dtype would truncate every weight")
 
 
 def _cast(v: torch.Tensor, dtype) -> torch.Tensor:
@@ -133,6 +103,7 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
 
     ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction, and a model of
     a registered kind (``register_kind``) with its own part of the header."""
+    _check_dtype(dtype)
     tensors, extra_header = {}, {}
     kind = _kind_of(net)
     if kind is not None:  # a kind with its own part of the header: that part, its tensors, the DiffusionModel inside
@@ -156,11 +127,12 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
         tensors[k] = _cast(v, dtype)
     for k, v in (extra_tensors or {}).items():
         tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
+    target = path_of(path)
+    check_finite(tensors, str(target))
     header = {"format": FORMAT, "model": type(net).__name__, "config": net.config,
               "process": process.spec() if process is not None else None, "prediction": prediction,
-              "num_classes": num_classes, "meta": meta or {}, **extra_header, "sha256": tensor_digest(tensors)}
-    target = path_of(path)
-    _atomic_write(target, tensors, header)
+              "num_classes": num_classes, "meta": meta or {}, **extra_header}
+    atomic_write(target, tensors, signed(header, tensors))
     return target
 
 
@@ -168,15 +140,17 @@ def save_tensors(path, kind: str, config: dict, tensors: dict, meta: dict | None
     """A file of tensors that is not a whole network — a LoRA adapter, new word embeddings (``diffedu.adapt``) —
     with the same header (``"model": kind``), sha256 and atomic write; ``read`` verifies it."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    header = {"format": FORMAT, "model": kind, "config": config, "process": None, "prediction": None,
-              "meta": meta or {}, "sha256": tensor_digest(tensors)}
     target = path_of(path)
-    _atomic_write(target, tensors, header)
+    check_finite(tensors, str(target))
+    header = {"format": FORMAT, "model": kind, "config": config, "process": None, "prediction": None,
+              "meta": meta or {}}
+    atomic_write(target, tensors, signed(header, tensors))
     return target
 
 
-def read(path) -> tuple[dict, dict]:
-    """(header, tensors) of a checkpoint file, verified: format, structure and the payload's sha256."""
+def read(path, *, unsigned_ok: bool = False) -> tuple[dict, dict]:
+    """(header, tensors) of a checkpoint file, verified: format, structure, the payload's and the header's sha256,
+    finite weights. ``unsigned_ok``: also read format 2 (no header signature; only ``resign`` asks for it)."""
     p = path_of(path)
     if p.is_dir():
         raise ValueError(f"{p} is a directory, not a checkpoint file")
@@ -194,7 +168,11 @@ def read(path) -> tuple[dict, dict]:
         header = json.loads(raw)
     except json.JSONDecodeError as e:
         raise ValueError(f"{p}: its diffedu metadata is not valid JSON ({e})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
+    if isinstance(header, dict) and header.get("format") == 2 and not unsigned_ok:
+        raise ValueError(f"{p}: checkpoint format 2 has no header signature (written before diffedu 0.3), so an "
+                         "edited process or prediction could not be noticed; if you trust the file, re-sign it once: "
+                         f"python -c 'import diffedu; diffedu.checkpoint.resign(\"{p}\")'")
+    if not isinstance(header, dict) or header.get("format") not in ((2, FORMAT) if unsigned_ok else (FORMAT,)):
         got = header.get("format") if isinstance(header, dict) else type(header).__name__
         raise ValueError(f"{p}: checkpoint format {got!r}, this diffedu reads {FORMAT}")
     for key, kind in (("model", str), ("config", dict), ("meta", dict), ("sha256", str)):
@@ -203,7 +181,21 @@ def read(path) -> tuple[dict, dict]:
     if tensor_digest(tensors) != header["sha256"]:
         raise ValueError(f"{p}: the tensors do not match the sha256 stored with them: the file was altered or "
                          "damaged; restore it (pip reinstall, git checkout, or retrain)")
+    edited = edited_fields(header) if header["format"] == FORMAT else []
+    if edited:
+        raise ValueError(f"{p}: header field(s) {', '.join(map(repr, edited))} do not match the header_sha256 stored "
+                         "with them: what the model computes was edited; restore the file (pip reinstall, git "
+                         "checkout, or retrain)")
+    check_finite(tensors, str(p))
     return header, tensors
+
+
+def resign(path) -> Path:
+    """Re-write a trusted format-2 file as format 3 (its header signed); tensors and their bytes unchanged."""
+    p = path_of(path)
+    header, tensors = read(p, unsigned_ok=True)
+    atomic_write(p, tensors, signed({**header, "format": FORMAT}, tensors))
+    return p
 
 
 def build_network(p: Path, header: dict, tensors: dict) -> torch.nn.Module:
@@ -233,7 +225,10 @@ def load(path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.fl
     header, tensors = read(p)
     net = build_network(p, header, tensors).to(device=device, dtype=dtype).eval()
     net.meta = header["meta"]
-    process = P.from_spec(header["process"]) if header.get("process") is not None else None
+    try:
+        process = P.from_spec(header["process"]) if header.get("process") is not None else None
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{p}: metadata field 'process': {e}") from None
     if header.get("prediction") is None:
         if process is not None:
             net.process = process

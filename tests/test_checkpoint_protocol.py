@@ -176,7 +176,7 @@ def test_a_kind_part_without_its_fields_is_refused_naming_the_file(key, part, fi
     path = checkpoint.save(tmp_path / "m", _latent() if key == "autoencoder" else _consistency())
     header, tensors = checkpoint.read(path)
     header[key] = part
-    save_file(tensors, str(path), metadata={"diffedu": json.dumps(header)})
+    save_file(tensors, str(path), metadata={"diffedu": json.dumps(checkpoint.signed(header, tensors))})
     with pytest.raises(ValueError, match=rf"{path}: metadata field '{key}' must hold {fields}"):
         checkpoint.load(path)
 
@@ -188,7 +188,7 @@ def test_two_kinds_in_one_header_are_refused(tmp_path):
     path = checkpoint.save(tmp_path / "m", _consistency())
     header, tensors = checkpoint.read(path)
     header["autoencoder"] = {"model": "Autoencoder", "config": {}, "scale": 1.0}
-    save_file(tensors, str(path), metadata={"diffedu": json.dumps(header)})
+    save_file(tensors, str(path), metadata={"diffedu": json.dumps(checkpoint.signed(header, tensors))})
     with pytest.raises(ValueError, match=rf"{path}: metadata holds the parts of several model kinds"):
         checkpoint.load(path)
 
@@ -200,7 +200,7 @@ def test_a_consistency_model_around_a_latent_model_is_refused_on_save(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-ALLOWED = {"processes", "model", "models", "models.registry", "_checks"}  # diffedu's modules below checkpoint
+ALLOWED = {"processes", "model", "models", "models.registry", "_checks", "_files"}  # diffedu's modules below checkpoint
 
 
 def test_checkpoint_imports_nothing_above_it():
