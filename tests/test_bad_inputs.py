@@ -9,7 +9,7 @@ import diffedu as de
 from diffedu import checkpoint, forward, metrics, schedules, toy
 from diffedu.datasets import mnist
 from diffedu.guidance import classifier_guided
-from diffedu.models import UNet, UNetConfig
+from diffedu.models import UNet
 from diffedu.samplers import ddim_sample, reverse_sde_sample
 
 S = schedules.linear(10)
@@ -55,7 +55,7 @@ CASES = [
     ("int image to the U-Net", lambda: _unet().net(IMG.long(), T2), ValueError, "dtype torch.int64"),
     ("float16 image to the U-Net", lambda: _unet().net(IMG.half(), T2), ValueError, "dtype torch.float16"),
     ("NaN image through the U-Net", lambda: _unet().net(IMG * float("nan"), T2), ValueError, "x contains NaN"),
-    ("UNetConfig(image_size='28')", lambda: UNetConfig(image_size="28"), ValueError, "image_size"),
+    ("UNet(image_size='28')", lambda: UNet(image_size="28"), ValueError, "image_size"),
     ("UNet(num_classes=-1)", lambda: UNet(num_classes=-1), ValueError, "num_classes"),
     ("UNet(base_channels=0)", lambda: UNet(base_channels=0), ValueError, "base_channels"),
     ("UNet(dropout=1.5)", lambda: UNet(dropout=1.5), ValueError, "dropout"),

@@ -1,7 +1,7 @@
 from .embedding import TimeEmbedding, timestep_embedding
 from .mlp import MLPDenoiser
 from .score_mlp import ScoreMLP
-from .unet import UNet, UNetConfig
+from .unet import UNet
 from .dit import DiT, patchify, unpatchify
 from .autoencoder import Autoencoder
 from .clip import CLIP
@@ -11,4 +11,4 @@ from .superres import SuperResUNet
 from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
 from .registry import MODELS, build, register
 
-__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "UNetConfig", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "Tokenizer", "MODELS", "build", "register"]
+__all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "Tokenizer", "MODELS", "build", "register"]

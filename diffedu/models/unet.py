@@ -16,8 +16,6 @@ Shapes for MNIST with the defaults: (B, 1, 28, 28) → 32 ch @28 → 64 ch @14 �
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -30,36 +28,32 @@ from ._inputs import check_inputs
 W_SCALE = 100.0  # w ∈ [0, ~8] spread over the sinusoids' range, as t's 0 … 1000
 
 
-@dataclass
-class UNetConfig:
-    image_size: int = 28
-    in_channels: int = 1
-    base_channels: int = 32
-    channel_mults: tuple = (1, 2, 2)
-    num_res_blocks: int = 1
-    attn_resolutions: tuple = (7,)
-    num_classes: int = 10            # 0 for an unconditional model
-    mid_attention: bool = True       # self-attention in the middle block (False: convolutions only)
-    dropout: float = 0.1
-    groups: int = 8
-    guidance: bool = False           # a w input: the guidance scale of a guidance-distilled student
+def checked_config(image_size: int = 28, in_channels: int = 1, base_channels: int = 32, channel_mults: tuple = (1, 2, 2),
+                   num_res_blocks: int = 1, attn_resolutions: tuple = (7,), num_classes: int = 10,
+                   mid_attention: bool = True, dropout: float = 0.1, groups: int = 8, guidance: bool = False) -> dict:
+    """A U-Net's configuration, checked (each bad value named), as the dict its checkpoint stores.
 
-    def __post_init__(self):
-        for name in ("image_size", "in_channels", "base_channels", "num_res_blocks", "groups"):
-            check_int(name, getattr(self, name), low=1)
-        check_int("num_classes", self.num_classes, low=0)
-        check_real("dropout", self.dropout, low=0, high=1, high_open=True)
-        self.channel_mults, self.attn_resolutions = tuple(self.channel_mults), tuple(self.attn_resolutions)
-        for i, m in enumerate(self.channel_mults):
-            check_int(f"channel_mults[{i}]", m, low=1)
-        if not self.channel_mults:
-            raise ValueError("channel_mults must hold at least one level")
-        for i, r in enumerate(self.attn_resolutions):
-            check_int(f"attn_resolutions[{i}]", r, low=1)
-        if self.image_size % (2 ** (len(self.channel_mults) - 1)):
-            raise ValueError(f"image_size {self.image_size} must be divisible by 2^(levels−1)")
-        if any(self.base_channels * m % self.groups for m in self.channel_mults):
-            raise ValueError("every level's channel count must be divisible by groups")
+    num_classes 0: unconditional; mid_attention False: convolutions only in the middle block; guidance: a w input,
+    the guidance scale of a guidance-distilled student."""
+    for name, v in (("image_size", image_size), ("in_channels", in_channels), ("base_channels", base_channels),
+                    ("num_res_blocks", num_res_blocks), ("groups", groups)):
+        check_int(name, v, low=1)
+    check_int("num_classes", num_classes, low=0)
+    check_real("dropout", dropout, low=0, high=1, high_open=True)
+    channel_mults, attn_resolutions = tuple(channel_mults), tuple(attn_resolutions)
+    for i, m in enumerate(channel_mults):
+        check_int(f"channel_mults[{i}]", m, low=1)
+    if not channel_mults:
+        raise ValueError("channel_mults must hold at least one level")
+    for i, r in enumerate(attn_resolutions):
+        check_int(f"attn_resolutions[{i}]", r, low=1)
+    if image_size % (2 ** (len(channel_mults) - 1)):
+        raise ValueError(f"image_size {image_size} must be divisible by 2^(levels−1)")
+    if any(base_channels * m % groups for m in channel_mults):
+        raise ValueError("every level's channel count must be divisible by groups")
+    return dict(image_size=image_size, in_channels=in_channels, base_channels=base_channels, channel_mults=channel_mults,
+                num_res_blocks=num_res_blocks, attn_resolutions=attn_resolutions, num_classes=num_classes,
+                mid_attention=mid_attention, dropout=dropout, groups=groups, guidance=guidance)
 
 
 class ResBlock(nn.Module):
@@ -101,46 +95,46 @@ class Attention(nn.Module):
 @register
 class UNet(nn.Module):
     def __init__(self, **config):
+        """``config``: the keywords of ``checked_config`` (image_size, in_channels, base_channels, …)."""
         super().__init__()
-        cfg = UNetConfig(**config)
-        self.config = asdict(cfg)
-        self.out_channels = cfg.in_channels  # what the network predicts has the input's channels
-        self.num_classes = cfg.num_classes
-        ch = [cfg.base_channels * m for m in cfg.channel_mults]
-        self.time = TimeEmbedding(cfg.base_channels)
+        self.config = cfg = checked_config(**config)
+        self.out_channels = cfg["in_channels"]  # what the network predicts has the input's channels
+        self.num_classes = cfg["num_classes"]
+        ch = [cfg["base_channels"] * m for m in cfg["channel_mults"]]
+        self.time = TimeEmbedding(cfg["base_channels"])
         emb_dim = self.time.out_dim
-        self.label = nn.Embedding(cfg.num_classes + 1, emb_dim) if cfg.num_classes else None
-        self.guide = TimeEmbedding(cfg.base_channels) if cfg.guidance else None
+        self.label = nn.Embedding(cfg["num_classes"] + 1, emb_dim) if cfg["num_classes"] else None
+        self.guide = TimeEmbedding(cfg["base_channels"]) if cfg["guidance"] else None
         if self.guide is not None:
             nn.init.zeros_(self.guide.mlp[-1].weight)   # w changes nothing until the student learns it
             nn.init.zeros_(self.guide.mlp[-1].bias)
-        block = lambda a, b: ResBlock(a, b, emb_dim, cfg.dropout, cfg.groups)  # noqa: E731
+        block = lambda a, b: ResBlock(a, b, emb_dim, cfg["dropout"], cfg["groups"])  # noqa: E731
 
-        self.inp = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
-        self.down, skips, c, res = nn.ModuleList(), [ch[0]], ch[0], cfg.image_size
+        self.inp = nn.Conv2d(cfg["in_channels"], ch[0], 3, padding=1)
+        self.down, skips, c, res = nn.ModuleList(), [ch[0]], ch[0], cfg["image_size"]
         for i, cout in enumerate(ch):
-            for _ in range(cfg.num_res_blocks):
-                self.down.append(nn.ModuleList([block(c, cout), Attention(cout, cfg.groups)
-                                                if res in cfg.attn_resolutions else nn.Identity()]))
+            for _ in range(cfg["num_res_blocks"]):
+                self.down.append(nn.ModuleList([block(c, cout), Attention(cout, cfg["groups"])
+                                                if res in cfg["attn_resolutions"] else nn.Identity()]))
                 c = cout
                 skips.append(c)
             if i < len(ch) - 1:
                 self.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1))   # downsample ×2
                 skips.append(c)
                 res //= 2
-        self.mid = nn.ModuleList([block(c, c), Attention(c, cfg.groups) if cfg.mid_attention else nn.Identity(),
+        self.mid = nn.ModuleList([block(c, c), Attention(c, cfg["groups"]) if cfg["mid_attention"] else nn.Identity(),
                                   block(c, c)])
         self.up = nn.ModuleList()
         for i, cout in reversed(list(enumerate(ch))):
-            for _ in range(cfg.num_res_blocks + 1):
-                self.up.append(nn.ModuleList([block(c + skips.pop(), cout), Attention(cout, cfg.groups)
-                                              if res in cfg.attn_resolutions else nn.Identity()]))
+            for _ in range(cfg["num_res_blocks"] + 1):
+                self.up.append(nn.ModuleList([block(c + skips.pop(), cout), Attention(cout, cfg["groups"])
+                                              if res in cfg["attn_resolutions"] else nn.Identity()]))
                 c = cout
             if i > 0:
                 self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                              nn.Conv2d(c, c, 3, padding=1)))       # upsample ×2
                 res *= 2
-        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, c), nn.SiLU(), nn.Conv2d(c, self.out_channels, 3, padding=1))
+        self.out = nn.Sequential(nn.GroupNorm(cfg["groups"], c), nn.SiLU(), nn.Conv2d(c, self.out_channels, 3, padding=1))
         nn.init.zeros_(self.out[-1].weight)
         nn.init.zeros_(self.out[-1].bias)
 
