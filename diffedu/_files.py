@@ -46,10 +46,9 @@ def signed(header: dict, tensors: dict) -> dict:
     return {**header, "sha256": tensor_digest(tensors), "header_sha256": header_digest(header)}
 
 
-def check_finite(tensors: dict, where: str) -> None:
-    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"{where}: tensor(s) {bad[:5]} hold NaN or infinite values: refusing a broken network")
+def non_finite(tensors: dict) -> list[str]:
+    """The names of the floating-point tensors that hold NaN or ±inf."""
+    return [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
 
 
 def _pid_alive(pid: int) -> bool:

@@ -30,7 +30,7 @@ import torch
 from safetensors import safe_open
 
 from . import processes as P
-from ._files import atomic_write, check_finite, edited_fields, signed, tensor_digest
+from ._files import atomic_write, edited_fields, non_finite, signed, tensor_digest
 from .model import DiffusionModel
 from .models.registry import build
 
@@ -85,6 +85,12 @@ def path_of(path) -> Path:
     return p if p.suffix == ".safetensors" else p.with_name(p.name + ".safetensors")
 
 
+def _refuse_non_finite(tensors: dict, p: Path) -> None:
+    bad = non_finite(tensors)
+    if bad:
+        raise ValueError(f"{p}: tensor(s) {bad[:5]} hold NaN or infinite values: refusing a broken network")
+
+
 def _check_dtype(dtype) -> None:
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise ValueError(f"dtype must be None or a floating-point torch dtype (torch.float32, float16, bfloat16), got "
@@ -128,7 +134,7 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
     for k, v in (extra_tensors or {}).items():
         tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
     target = path_of(path)
-    check_finite(tensors, str(target))
+    _refuse_non_finite(tensors, target)
     header = {"format": FORMAT, "model": type(net).__name__, "config": net.config,
               "process": process.spec() if process is not None else None, "prediction": prediction,
               "num_classes": num_classes, "meta": meta or {}, **extra_header}
@@ -141,7 +147,7 @@ def save_tensors(path, kind: str, config: dict, tensors: dict, meta: dict | None
     with the same header (``"model": kind``), sha256 and atomic write; ``read`` verifies it."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     target = path_of(path)
-    check_finite(tensors, str(target))
+    _refuse_non_finite(tensors, target)
     header = {"format": FORMAT, "model": kind, "config": config, "process": None, "prediction": None,
               "meta": meta or {}}
     atomic_write(target, tensors, signed(header, tensors))
@@ -186,7 +192,7 @@ def read(path, *, unsigned_ok: bool = False) -> tuple[dict, dict]:
         raise ValueError(f"{p}: header field(s) {', '.join(map(repr, edited))} do not match the header_sha256 stored "
                          "with them: what the model computes was edited; restore the file (pip reinstall, git "
                          "checkout, or retrain)")
-    check_finite(tensors, str(p))
+    _refuse_non_finite(tensors, p)
     return header, tensors
 
 

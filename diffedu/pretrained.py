@@ -32,4 +32,5 @@ def asset_path(name: str) -> Path:
 
 def pretrained(name: str, device: str | torch.device = "cpu"):
     """The shipped checkpoint ``name`` (EMA weights, float32) on ``device``, ready to sample or classify."""
-    return checkpoint.load(asset_path(name), device=device)
+    path = asset_path(name)
+    return checkpoint.load(path, device=device)
