@@ -20,10 +20,9 @@ import torch
 
 import diffedu as de
 from diffedu import adapt, text
-from diffedu.adapt.evaluate import concept_prompts, measure, ordinary_prompts, sample
+from diffedu.adapt.evaluate import concept_prompts, measure, ordinary_prompts
 from diffedu.pretrained import ASSETS
 from diffedu.text.captions import NAMES
-from diffedu.widgets.text import sample_prompts
 
 
 def prompts_part(model, clf, n_per_digit=100, steps=25, w=3.0):
@@ -34,26 +33,25 @@ def prompts_part(model, clf, n_per_digit=100, steps=25, w=3.0):
     g = torch.Generator().manual_seed(0)
     x_T = torch.randn(len(prompts), 1, 28, 28, generator=g)
     t0 = time.time()
-    imgs = torch.cat([sample_prompts(model, prompts[i:i + 200], w, steps, x_T[i:i + 200])
-                      for i in range(0, len(prompts), 200)])
+    imgs = de.sample_images(model, prompts, w, steps, x_T=x_T, batch=200)
     all_ = text.summary(text.prompt_agreement(imgs, prompts, clf))
     out = {"n": len(prompts), "steps": steps, "w": w, "seconds": round(time.time() - t0, 1), **all_}
     pairs = {"held out": [(1, "thick"), (7, "left"), (0, "thin")], "seen": [(7, "thick"), (1, "left"), (1, "thin")]}
     for kind, ps in pairs.items():
         for d, a in ps:
             p = f"a {a} {NAMES[d]}" if a != "left" else f"a {NAMES[d]}, leaning left"
-            xs = sample_prompts(model, [p] * 100, w, steps, torch.randn(100, 1, 28, 28, generator=g))
+            xs = de.sample_images(model, [p] * 100, w, steps, x_T=torch.randn(100, 1, 28, 28, generator=g))
             out[f"{kind}: {p}"] = text.summary(text.prompt_agreement(xs, [p] * 100, clf))
     return out
 
 
 def latency_part(model, steps=10, w=3.0, repeats=5):
     x_T = torch.randn(10, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    sample_prompts(model, ["a thick seven"] * 10, w, steps, x_T)
+    de.sample_images(model, ["a thick seven"] * 10, w, steps, x_T=x_T)
     times = []
     for p in ["a thin two", "a slanted four", "the digit nine", "a bold 3", "zero, upright"][:repeats]:
         t0 = time.perf_counter()
-        sample_prompts(model, [p] * 10, w, steps, x_T)
+        de.sample_images(model, [p] * 10, w, steps, x_T=x_T)
         times.append(time.perf_counter() - t0)
     return {"median_s": sorted(times)[len(times) // 2], "all_s": [round(t, 3) for t in times], "steps": steps,
             "threads": torch.get_num_threads()}
@@ -100,7 +98,7 @@ def adapt_part(base, clf, n_c=100, n_o=200, steps=20, w=3.0, only=None):
         row(name, m, "[u]", concept="backhand", path=adapt.adapter_path(name), trained=adapt.count(m.net))
         if not only or name in only:                       # the identifier alone: the LoRA at s = 0
             adapt.set_scale(m.net, 0.0)
-            x = sample(m, concept_prompts("[u]", n_c), w, steps)
+            x = de.sample_images(m, concept_prompts("[u]", n_c), w, steps, bf16=False, batch=100)
             rows[name]["fidelity_at_s0"] = float((adapt.score(x, "backhand") > 0.5).double().mean())
             print(name, "at s = 0:", rows[name]["fidelity_at_s0"], flush=True)
     return rows

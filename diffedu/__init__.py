@@ -4,7 +4,9 @@ Notation follows the lecture "Introduction to diffusion models": β_t, α_t = 1 
 timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
 
     schedules, processes     the forward process x_t = α_t x_0 + σ_t ε (discrete DDPM steps, VP/VE SDEs, flows)
-    model                    a network + its process + what it predicts → ε̂, x̂_0, score, v, velocity
+    model                    a network + its process + what it predicts → ε̂, x̂_0, score, v, velocity;
+                             model.given(labels or prompts, w): conditioning and classifier-free guidance
+    guidance, images         classifier and CLIP guidance; sample_images: images for given labels or prompts
     samplers                 plain functions sample(model, x, grid, generator=, callback=)
     checkpoint, pretrained   one safetensors file carries all of it; pretrained(NAME) is ready to sample
     losses, train, recipes   how the networks are trained (recipes: how every shipped one was)
@@ -12,7 +14,7 @@ timesteps t = 1..T with t = 0 the data. The layers, from the bottom:
                              flow matching / rectified flow (their samplers live in ``samplers``)
     latent, cascade          scaling up resolution: latent diffusion (an autoencoder carried by the model) and
                              cascades (a base model, super-resolution with conditioning augmentation)
-    text, adapt              prompts (captions, a small CLIP, prompt and CLIP guidance) and teaching a trained
+    text, adapt              prompts (captions, a tokenizer, a small CLIP, prompt agreement) and teaching a trained
                              text model a new concept (textual inversion, DreamBooth, LoRA)
 """
 from . import checkpoint, forward, losses, metrics, processes, schedules, toy

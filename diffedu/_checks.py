@@ -59,3 +59,59 @@ def check_batched(name: str, x: torch.Tensor) -> torch.Tensor:
     if x.ndim < 1 or x.shape[0] < 1:
         raise ValueError(f"{name} must have shape (batch, ...) with batch >= 1, got {tuple(x.shape)}")
     return x
+
+
+def check_labels(name: str, y, num_classes: int, n: int | None = None, device=None) -> torch.Tensor:
+    """Class labels as a long tensor on ``device``: an int (every sample), or n of them ((n,); n None: any number),
+    each in [0, num_classes) — label num_classes is the null label ∅ of classifier-free guidance, not a class."""
+    if isinstance(y, (bool, float)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
+                                                                or y.dtype == torch.bool):
+        raise ValueError(f"{name} must be integer class labels, got {y!r}")
+    y = torch.as_tensor(y, device=device)
+    if y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"{name} must be integer class labels, got {y.tolist()!r}")
+    y = y.to(torch.long)
+    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{name} must be class labels in [0, {num_classes - 1}], got values in "
+                         f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
+    y = y.expand(n) if y.ndim == 0 and n is not None else y
+    if y.ndim > 1 or n is not None and y.shape != (n,):
+        raise ValueError(f"{name} must be an int or have shape ({n or 'batch'},), got {tuple(y.shape)}")
+    return y
+
+
+def check_tokens(name: str, prompts, tokenizer) -> torch.Tensor:
+    """Prompts as (n, L) token ids of ``tokenizer``: a string or a list of strings, encoded (an unknown word is an
+    error naming it), or token ids, checked."""
+    L = tokenizer.length
+    if isinstance(prompts, str) or isinstance(prompts, (list, tuple)) and all(isinstance(c, str) for c in prompts):
+        return tokenizer.encode(prompts)
+    if not torch.is_tensor(prompts) or prompts.is_floating_point() or prompts.dtype == torch.bool or prompts.ndim != 2:
+        got = f"a tensor of shape {tuple(prompts.shape)}" if torch.is_tensor(prompts) else repr(prompts)
+        raise ValueError(f"{name}: a text-conditioned model takes prompts (a string, a list of strings, or (batch, {L}) "
+                         f"token ids of its tokenizer), got {got}")
+    if prompts.shape[1] != L:
+        raise ValueError(f"{name}: token ids must have shape (batch, {L}), got {tuple(prompts.shape)}")
+    if prompts.numel() and (prompts.min() < 0 or prompts.max() >= len(tokenizer)):
+        raise ValueError(f"{name}: token ids must lie in [0, {len(tokenizer) - 1}] (the tokenizer's vocabulary), got "
+                         f"values in [{int(prompts.min())}, {int(prompts.max())}]")
+    return prompts
+
+
+def check_scale(name: str, w, batch: int | None = None):
+    """A guidance scale: a finite number, or a (batch,) tensor of finite scales, one per sample (an integer tensor
+    becomes float64)."""
+    if torch.is_tensor(w) and w.ndim == 0 and not (w.dtype == torch.bool or w.is_complex()):
+        w = w.item()
+    if not torch.is_tensor(w):
+        return check_real(name, w)
+    if w.ndim != 1 or w.dtype == torch.bool or w.is_complex():
+        raise ValueError(f"{name} must be a number or a (batch,) tensor of real scales, one per sample, got a "
+                         f"{w.dtype} tensor of shape {tuple(w.shape)}")
+    w = w if w.is_floating_point() else w.to(torch.float64)
+    if not torch.isfinite(w).all():
+        raise ValueError(f"{name} must be finite, got {w.tolist()}")
+    if batch is not None and w.shape != (batch,):
+        raise ValueError(f"{name} must be a number or one scale per sample: it has {w.shape[0]} scales but the batch "
+                         f"has {batch} samples")
+    return w

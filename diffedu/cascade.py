@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from ._checks import check_real
+from ._checks import check_labels, check_real
 from ._random import randn, uniform
-from .model import DiffusionModel, Model, _labels
+from .model import DiffusionModel, Model
 from .processes import CosineVP, column
 from .losses import diffusion_loss
 from .samplers import ddim_sample
@@ -78,7 +78,7 @@ def cascade_sample(base: DiffusionModel, sr: DiffusionModel, labels, w: float = 
     """(low, high): the base model's class-conditional images (CFG scale w, DDIM-``steps``) and the SR model's
     images conditioned on them at augmentation level s = ``level`` (DDIM-``sr_steps``); both on the CPU."""
     g = torch.Generator().manual_seed(seed)
-    y = _labels(labels, torch.as_tensor(labels).numel(), base.num_classes, "cpu")
+    y = check_labels("y", labels, base.num_classes, torch.as_tensor(labels).numel(), "cpu")
     x_low = torch.randn(len(y), *base.sample_shape, generator=g)
     x_high = torch.randn(len(y), *sr.sample_shape, generator=g)
     low = ddim_sample(base.given(y.to(base.device), w), x_low.to(base.device), steps, clip_x0=1.0)

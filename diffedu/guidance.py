@@ -1,37 +1,90 @@
-"""Conditioning at sampling time: classifier guidance and classifier-free guidance (CFG).
+"""Conditioning at sampling time: classifier-free guidance (CFG), classifier guidance and CLIP guidance.
 
 The lecture's starting point is Bayes' rule on scores:  ∇log p(x|y) = ∇log p(x) + ∇log p(y|x).
 
+* Classifier-free guidance (Ho & Salimans 2022): one network trained with and without the condition (class
+  labels, or prompts with the empty prompt as ∅); ε̃ = ε_∅ + w (ε_y − ε_∅) = (1 − w) ε_∅ + w ε_y. w = 0 is
+  unconditional, w = 1 plain conditional, w > 1 pushes further along the direction "conditional minus
+  unconditional". (The lecture's γ is this w.)  ``model.given(cond, w)``; the combination is ``cfg_combine``
+  (written once, in ``diffedu.model`` beside ``Guided``).
 * Classifier guidance (Dhariwal & Nichol 2021): add the gradient of a classifier trained on noisy images,
   scaled by s. In ε units (their Algorithm 2), ε̂ = ε_θ(x_t) − s·√(1 − ᾱ_t)·∇_{x_t} log p_φ(y | x_t, t), which
   plugs into DDIM unchanged; for DDPM it shifts the mean by (β_t/√α_t)·s·∇log p_φ, i.e. Algorithm 1's
   s·Σ·∇log p_φ up to the factor 1/√α_t ≈ 1.  ``classifier_guided(model, classifier, y, s)``.
-* Classifier-free guidance (Ho & Salimans 2022): one network trained with and without the label;
-  ε̃ = ε_∅ + w (ε_y − ε_∅) = (1 − w) ε_∅ + w ε_y. w = 0 is unconditional, w = 1 plain conditional, w > 1
-  pushes further along the direction "conditional minus unconditional". (The lecture's γ is this w.)
-  ``model.given(y, w)``.
+* CLIP guidance (GLIDE, Nichol et al. 2022, §2.4; lesson 10): lesson 07's noisy classifier replaced by a noised
+  CLIP, ∇log p(x_t) + s ∇_x e^τ ⟨f(x_t, t), g(c)⟩: the prompt's direction in embedding space pulls x_t towards
+  images that CLIP finds similar. The CLIP must have been trained on the model's process (its image tower sees
+  x_t at the model's t).  ``CLIPGuided(model, clip, prompts, s)``.
 
-Both return a model again (``diffedu.model``), so every sampler takes them unchanged.
+All return a model again (``diffedu.model``), so every sampler takes them unchanged.
 """
 from __future__ import annotations
 
 import torch
 
-from .model import ClassifierGuided, Guided
+from ._checks import check_labels, check_real
+from .model import Guided, Model, cfg_combine
 
-__all__ = ["cfg_combine", "guided_score", "classifier_guided", "Guided", "ClassifierGuided"]
-
-
-def cfg_combine(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, w: float) -> torch.Tensor:
-    """ε_∅ + w (ε_y − ε_∅). torch.lerp's two-sided formula returns ε_∅ at w = 0 and ε_y at w = 1 exactly."""
-    return torch.lerp(eps_uncond, eps_cond, float(w))
+__all__ = ["cfg_combine", "guided_score", "classifier_guided", "Guided", "ClassifierGuided", "CLIPGuided"]
 
 
-def classifier_guided(model, classifier, y, scale: float) -> ClassifierGuided:
+def classifier_guided(model, classifier, y, scale: float) -> "ClassifierGuided":
     """The model guided by a noisy classifier ``classifier(x_t, t) → logits`` towards labels y, scale s ≥ 0."""
     return ClassifierGuided(model, classifier, y, scale)
 
 
 def guided_score(score_uncond: torch.Tensor, score_cond: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The lecture's (1 − γ)∇log p(x) + γ∇log p(x|y) (exact scores in the 2-D lessons)."""
-    return torch.lerp(score_uncond, score_cond, float(gamma))
+    """The lecture's (1 − γ)∇log p(x) + γ∇log p(x|y) (exact scores in the 2-D lessons): ``cfg_combine``."""
+    return cfg_combine(score_uncond, score_cond, gamma)
+
+
+class ClassifierGuided(Model):
+    """Classifier guidance (Dhariwal & Nichol 2021): ∇log p(x|y) = ∇log p(x) + s ∇log p_φ(y | x_t, t).
+
+    ``classifier(x_t, net_time) → logits`` must have been trained on the same process (its ``.process``).
+    Subclasses change what is differentiated by overriding ``log_likelihood`` (``CLIPGuided``).
+    """
+
+    prediction = "score"
+
+    def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float):
+        cp = getattr(classifier, "process", None)
+        if cp is not None and cp != model.process:
+            raise ValueError(f"the classifier was trained on {cp.spec()}, the model on {model.process.spec()}: "
+                             "guidance needs the same process")
+        self.model, self.classifier, self.y = model, classifier, y
+        self.scale = check_real("scale", scale, low=0)
+        self.process = model.process
+
+    def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
+        """Σ_i log p_φ(y_i | x_i, t): what the guidance differentiates."""
+        logp = torch.log_softmax(self.classifier(x, t_net), dim=-1)
+        return logp.gather(1, check_labels("y", self.y, logp.shape[-1], x.shape[0], x.device)[:, None]).sum()
+
+    def output(self, x, t):
+        s = self.model.score(x, t)
+        if self.scale == 0:
+            return s
+        with torch.enable_grad():
+            xg = x.detach().to(next(self.classifier.parameters()).dtype).requires_grad_(True)
+            t_net = self.process.net_time(self.process.time_tensor(t, x.shape[0], x.device))
+            (grad,) = torch.autograd.grad(self.log_likelihood(xg, t_net), xg)
+        return s + self.scale * grad.to(x.dtype)
+
+
+class CLIPGuided(ClassifierGuided):
+    """Score of ``model`` plus ``scale`` times the gradient of the noised CLIP's similarity to the prompts:
+    classifier guidance with e^τ ⟨f(x_t, t), g(c)⟩ in place of log p_φ(y | x_t, t). ``prompts``: a string, a
+    list of strings, or token ids of the CLIP's tokenizer."""
+
+    def __init__(self, model: Model, clip: torch.nn.Module, prompts, scale: float):
+        super().__init__(model, clip, prompts, scale)
+        self.clip, self.prompts = clip, prompts
+
+    def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
+        tokens = self.prompts
+        if isinstance(tokens, (str, list, tuple)):
+            tokens = self.clip.tokenizer.encode(tokens)
+        txt = self.clip.encode_text(tokens.to(x.device)).detach()
+        txt = txt.expand(x.shape[0], -1) if txt.shape[0] == 1 else txt
+        return self.clip.logit_scale.exp() * (self.clip.encode_image(x, t_net) * txt).sum()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from . import processes as P
-from ._checks import check_real
+from ._checks import check_labels, check_scale, check_tokens
 
 PREDICTIONS = ("eps", "x0", "v", "score", "velocity")
 
@@ -160,49 +160,6 @@ class DiffusionModel(Model):
                 f"process {self.process.spec()}" + (f", {self.num_classes} classes" if self.num_classes else "") + ")")
 
 
-def _labels(y, n: int | None, num_classes: int, device, name: str = "y") -> torch.Tensor:
-    """``y`` as (n,) long class labels in [0, num_classes) on ``device`` (an int: every sample; n None: any length)."""
-    if isinstance(y, (bool, float)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
-                                                                or y.dtype == torch.bool):
-        raise ValueError(f"{name} must be integer class labels, got {y!r}")
-    y = torch.as_tensor(y, device=device)
-    if y.is_floating_point() or y.dtype == torch.bool:
-        raise ValueError(f"{name} must be integer class labels, got {y.tolist()!r}")
-    y = y.to(torch.long)
-    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"{name} must be class labels in [0, {num_classes - 1}], got values in "
-                         f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
-    if n is None:
-        if y.ndim > 1:
-            raise ValueError(f"{name} must be an int or have shape (batch,), got {tuple(y.shape)}")
-        return y
-    y = y.expand(n) if y.ndim == 0 else y
-    if y.shape != (n,):
-        raise ValueError(f"{name} must be an int or have shape ({n},), got {tuple(y.shape)}")
-    return y
-
-
-def _is_prompts(cond) -> bool:
-    return isinstance(cond, str) or isinstance(cond, (list, tuple)) and any(isinstance(c, str) for c in cond)
-
-
-def _tokens(cond, tokenizer) -> torch.Tensor:
-    """Prompts as (n, L) token ids of ``tokenizer`` (strings encoded; an unknown word is an error naming it)."""
-    L = tokenizer.length
-    if isinstance(cond, str) or isinstance(cond, (list, tuple)) and all(isinstance(c, str) for c in cond):
-        return tokenizer.encode(cond)
-    if not torch.is_tensor(cond) or cond.is_floating_point() or cond.dtype == torch.bool or cond.ndim != 2:
-        got = f"a tensor of shape {tuple(cond.shape)}" if torch.is_tensor(cond) else repr(cond)
-        raise ValueError(f"cond: a text-conditioned model takes prompts (a string, a list of strings, or (batch, {L}) "
-                         f"token ids of its tokenizer), got {got}")
-    if cond.shape[1] != L:
-        raise ValueError(f"cond: token ids must have shape (batch, {L}), got {tuple(cond.shape)}")
-    if cond.numel() and (cond.min() < 0 or cond.max() >= len(tokenizer)):
-        raise ValueError(f"cond: token ids must lie in [0, {len(tokenizer) - 1}] (the tokenizer's vocabulary), got "
-                         f"values in [{int(cond.min())}, {int(cond.max())}]")
-    return cond
-
-
 def _tokenizer(model):
     """The tokenizer of a text-conditioned model's network, or None."""
     try:
@@ -215,15 +172,15 @@ def condition(model, cond) -> torch.Tensor:
     """``cond`` checked against what ``model`` is conditioned on: (n,) class labels or (n, L) token ids."""
     tokenizer = _tokenizer(model)
     if tokenizer is not None:
-        return _tokens(cond, tokenizer)
+        return check_tokens("cond", cond, tokenizer)
     n = getattr(model, "num_classes", None)
     if not n:
         raise ValueError(f"cond: given() needs a conditional model (class labels or prompts); this "
                          f"{type(model).__name__} is unconditional")
-    if _is_prompts(cond):
+    if isinstance(cond, str) or isinstance(cond, (list, tuple)) and any(isinstance(c, str) for c in cond):
         raise ValueError(f"cond: prompts need a text-conditioned model (a TextUNet); this one takes class labels in "
                          f"[0, {n - 1}]")
-    return _labels(cond, None, n, None, "cond")
+    return check_labels("cond", cond, n)
 
 
 def null_condition(model, batch: int, device) -> torch.Tensor:
@@ -236,28 +193,10 @@ def null_condition(model, batch: int, device) -> torch.Tensor:
     return torch.full((batch,), model.num_classes, dtype=torch.long, device=device)
 
 
-def check_scale(w, batch: int | None = None):
-    """A guidance scale: a finite number, or a (batch,) tensor of finite scales (one per sample)."""
-    if torch.is_tensor(w) and w.ndim == 0 and not (w.dtype == torch.bool or w.is_complex()):
-        w = w.item()
-    if not torch.is_tensor(w):
-        return check_real("w", w)
-    if w.ndim != 1 or w.dtype == torch.bool or w.is_complex():
-        raise ValueError(f"w must be a number or a (batch,) tensor of real scales, one per sample, got a "
-                         f"{w.dtype} tensor of shape {tuple(w.shape)}")
-    w = w if w.is_floating_point() else w.to(torch.float64)
-    if not torch.isfinite(w).all():
-        raise ValueError(f"w must be finite, got {w.tolist()}")
-    if batch is not None and w.shape != (batch,):
-        raise ValueError(f"w has {w.shape[0]} scales but the batch has {batch} samples: pass a number or one scale "
-                         "per sample")
-    return w
-
-
 def cfg_combine(out_null: torch.Tensor, out_cond: torch.Tensor, w) -> torch.Tensor:
     """out_∅ + w (out_c − out_∅), the classifier-free-guided prediction: w a number, or a (B,) tensor (one scale per
     sample). torch.lerp's two-sided formula returns out_∅ at w = 0 and out_c at w = 1 exactly."""
-    if torch.is_tensor(w):
+    if torch.is_tensor(w) and w.ndim:
         return torch.lerp(out_null, out_cond, P.column(w.to(out_null.dtype), out_null))
     return torch.lerp(out_null, out_cond, float(w))
 
@@ -294,14 +233,14 @@ class Guided(Model):
     """
 
     def __init__(self, model: Model, cond, w=1.0):
-        self.w = check_scale(w)
-        self.model, self.cond, self.prompts = model, condition(model, cond), _tokenizer(model) is not None
+        self.w = check_scale("w", w)
+        self.model, self.cond, self.text = model, condition(model, cond), _tokenizer(model) is not None
         self.process, self.prediction = model.process, model.prediction
 
     def _rows(self, batch: int, device) -> torch.Tensor:
         c = self.cond.to(device)
-        if not self.prompts:                                              # labels: an int, or one per sample
-            return _labels(c, batch, self.model.num_classes, device, "cond")
+        if not self.text:                                                 # labels: an int, or one per sample
+            return check_labels("cond", c, self.model.num_classes, batch, device)
         if c.shape[0] == 1:                                               # token ids: one prompt for every sample
             return c.expand(batch, -1)
         if c.shape[0] != batch:
@@ -312,7 +251,7 @@ class Guided(Model):
         m, B = self.model, x.shape[0]
         c, w = self._rows(B, x.device), self.w
         if torch.is_tensor(w):
-            w = check_scale(w, B).to(x.device)
+            w = check_scale("w", w, B).to(x.device)
         if takes_guidance(m):
             return m.output(x, t, c, w=w if torch.is_tensor(w) else
                             torch.full((B,), w, dtype=torch.float64, device=x.device))
@@ -322,40 +261,6 @@ class Guided(Model):
                 return m.output(x, t, one_pass)
         out = m.output(torch.cat([x, x]), torch.cat([t, t]), torch.cat([c, null]))
         return cfg_combine(out[B:], out[:B], w)   # lerp(∅, c, w): exact at w = 0 and 1
-
-
-class ClassifierGuided(Model):
-    """Classifier guidance (Dhariwal & Nichol 2021): ∇log p(x|y) = ∇log p(x) + s ∇log p_φ(y | x_t, t).
-
-    ``classifier(x_t, net_time) → logits`` must have been trained on the same process (its ``.process``).
-    Subclasses change what is differentiated by overriding ``log_likelihood`` (CLIP guidance, ``diffedu.text``).
-    """
-
-    prediction = "score"
-
-    def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float):
-        cp = getattr(classifier, "process", None)
-        if cp is not None and cp != model.process:
-            raise ValueError(f"the classifier was trained on {cp.spec()}, the model on {model.process.spec()}: "
-                             "guidance needs the same process")
-        self.model, self.classifier, self.y = model, classifier, y
-        self.scale = check_real("scale", scale, low=0)
-        self.process = model.process
-
-    def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
-        """Σ_i log p_φ(y_i | x_i, t): what the guidance differentiates."""
-        logp = torch.log_softmax(self.classifier(x, t_net), dim=-1)
-        return logp.gather(1, _labels(self.y, x.shape[0], logp.shape[-1], x.device)[:, None]).sum()
-
-    def output(self, x, t):
-        s = self.model.score(x, t)
-        if self.scale == 0:
-            return s
-        with torch.enable_grad():
-            xg = x.detach().to(next(self.classifier.parameters()).dtype).requires_grad_(True)
-            t_net = self.process.net_time(self.process.time_tensor(t, x.shape[0], x.device))
-            (grad,) = torch.autograd.grad(self.log_likelihood(xg, t_net), xg)
-        return s + self.scale * grad.to(x.dtype)
 
 
 class FunctionModel(Model):

@@ -310,8 +310,7 @@ def test_the_shipped_adapters_attach_to_the_shipped_text_model():
             from diffedu.recipes import RECIPES
 
             assert size <= (0.01 if RECIPES[name]["targets"] == ("q", "k") else 0.015) * full
-        from diffedu.text import PromptGuided
-        out = de.ddim_sample(PromptGuided(m, "a s* two" if name.endswith("inversion") else "two", 3.0), x_T, 3)
+        out = de.ddim_sample(m.given("a s* two" if name.endswith("inversion") else "two", 3.0), x_T, 3)
         assert torch.isfinite(out).all()
     with pytest.raises(ValueError, match="shipped adapter"):
         adapt.attach("boxed-lora-xyz", de.pretrained("mnist-text-unet"))
@@ -321,14 +320,14 @@ def test_the_shipped_backhand_adapters_draw_the_style_as_lesson_11_says():
     """Section 6 of lesson 11, small (20 prompts, DDIM-10, the same noise): the learned word s* draws the backhand
     that "the digit …" rarely does; LoRA on Q, K does so with the identifier that leaned to it, not the neutral one."""
     import diffedu as de
-    from diffedu.adapt.evaluate import concept_prompts, sample
+    from diffedu.adapt.evaluate import concept_prompts
 
     fresh = lambda: de.pretrained("mnist-text-unet")  # noqa: E731
     rate = {}
     for name, model, word in (("plain", fresh(), ""), ("s*", adapt.attach("backhand-textual-inversion", fresh()), "s*"),
                               ("neutral", adapt.attach("backhand-lora-qk", fresh()), "[u]"),
                               ("leaning", adapt.attach("backhand-lora-qk-leaning", fresh()), "[u]")):
-        x = sample(model, concept_prompts(word, 20), w=3.0, steps=10, seed=0)
+        x = de.sample_images(model, concept_prompts(word, 20), 3.0, 10, seed=0, bf16=False)
         rate[name] = float((adapt.score(x, "backhand") > 0.5).double().mean())
     assert rate["plain"] <= 0.2 and rate["s*"] >= 0.6, rate
     assert rate["neutral"] <= 0.25 and rate["leaning"] >= rate["neutral"] + 0.3, rate

@@ -157,7 +157,7 @@ def test_given_refuses_what_it_cannot_take_and_names_the_argument(make, match):
 def test_given_names_a_batch_that_does_not_fit_the_conditions_or_the_scales():
     unet, text = de.pretrained("mnist-unet"), de.pretrained("mnist-text-unet")
     x, t = _noise(3), torch.tensor([500, 500, 500])
-    with pytest.raises(ValueError, match=r"w has 4 scales but the batch has 3 samples"):
+    with pytest.raises(ValueError, match=r"w must be a number or one scale per sample: it has 4 scales but the batch has 3"):
         unet.given([1, 2, 3], torch.ones(4) * 2).eps(x, t)
     with pytest.raises(ValueError, match=r"cond must be an int or have shape \(3,\)"):
         unet.given([1, 2], 2.0).eps(x, t)

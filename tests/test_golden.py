@@ -12,7 +12,7 @@ any changed formula, schedule, coefficient or weight.
                        ``output`` the network's raw prediction (no label: the null label ∅);
                        ``given_w3`` classifier-free guidance ``model.given(y, 3)`` for class-conditional ones
                        (``given_w1`` for the consistency model, conditioned as lesson 12 does);
-                       ``prompt_w3`` ``PromptGuided(model, prompts, 3)`` for the text models;
+                       ``prompt_w3`` ``model.given(prompts, 3)`` for the text models;
                        ``x0``, ``eps`` of the conditioned model (guided, prompted, or the SR stage bound to a
                        low-resolution image), which reads the output through the process's α_t, σ_t;
                        ``alpha_sigma`` of the process at those times;
@@ -83,7 +83,6 @@ def _sample_shape(model) -> tuple:
 # --- what each kind of case computes ------------------------------------------------------------------------
 def _diffusion(model, seed: int, prompts=PROMPTS) -> dict:
     from diffedu import cascade
-    from diffedu.text import PromptGuided
 
     net = _network(model)
     x = _randn((BATCH, *_sample_shape(model)), seed)
@@ -99,7 +98,7 @@ def _diffusion(model, seed: int, prompts=PROMPTS) -> dict:
         main = cascade.SuperResolution(model, low, 0.0)
     elif hasattr(net, "empty_prompt"):                   # a text model
         out["output"] = model.output(x, t)
-        main = PromptGuided(model, list(prompts), W)
+        main = model.given(list(prompts), W)
         out["prompt_w3"] = main.output(x, t)
     elif getattr(model, "num_classes", None):            # class-conditional: classifier-free guidance
         if not net.config.get("guidance"):               # (a guidance-distilled student needs its w)

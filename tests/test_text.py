@@ -7,8 +7,8 @@ from diffedu.model import DiffusionModel
 from diffedu.models import CLIP, TextUNet
 from diffedu.models.text_unet import CrossAttention, cross_attention
 from diffedu.processes import DiscreteVP
-from diffedu.text import (HELD_OUT, CLIPGuided, PromptGuided, attributes, caption, caption_tokenizer, info_nce,
-                          mentioned, slant, thickness)
+from diffedu.guidance import CLIPGuided
+from diffedu.text import HELD_OUT, attributes, caption, caption_tokenizer, info_nce, mentioned, slant, thickness
 
 
 def bar(width: int, shift: float = 0.0) -> torch.Tensor:
@@ -115,10 +115,10 @@ def test_prompt_cfg_at_w0_is_the_empty_prompt_and_w1_the_conditional_model():
     tokens = m.net.tokenizer.encode(prompts)
     with torch.no_grad():
         cond, uncond = m.net(x, t, tokens), m.net(x, t, m.net.empty_prompt(3, "cpu"))
-        assert torch.equal(PromptGuided(m, prompts, 1.0).output(x, t), cond)
-        assert torch.equal(PromptGuided(m, prompts, 0.0).output(x, t), uncond)
-        assert torch.equal(PromptGuided(m, [""] * 3, 1.0).output(x, t), m.net(x, t))  # no tokens = the empty prompt
-        assert torch.allclose(PromptGuided(m, prompts, 3.0).output(x, t), uncond + 3 * (cond - uncond), atol=1e-5)
+        assert torch.equal(m.given(prompts, 1.0).output(x, t), cond)
+        assert torch.equal(m.given(prompts, 0.0).output(x, t), uncond)
+        assert torch.equal(m.given([""] * 3, 1.0).output(x, t), m.net(x, t))  # no tokens = the empty prompt
+        assert torch.allclose(m.given(prompts, 3.0).output(x, t), uncond + 3 * (cond - uncond), atol=1e-5)
         assert not torch.allclose(cond, uncond)
 
 
@@ -138,7 +138,7 @@ def test_clip_guidance_adds_the_gradient_of_the_similarity():
     torch.manual_seed(0)
     tok = caption_tokenizer()
     clip = CLIP(vocab=tok.itos[2:], dim=16, layers=1, heads=2, width=16).eval()
-    m = PromptGuided(_text_model(), "", 1.0)
+    m = _text_model().given("", 1.0)
     x, t = torch.randn(2, 1, 28, 28), torch.tensor([400, 400])
     base = m.score(x, t)
     assert torch.equal(CLIPGuided(m, clip, "a seven", 0.0).score(x, t), base)

@@ -31,7 +31,8 @@ def prior_preservation_loss(net, x: torch.Tensor, prompts: torch.Tensor, x_prior
 
 
 def class_prior(model, prompts: list, w: float = 3.0, steps: int = 20, seed: int = 0) -> torch.Tensor:
-    """The frozen model's own samples, one per prompt (DDIM, classifier-free guidance w): DreamBooth's x_pr."""
-    from .evaluate import sample
+    """The frozen model's own samples, one per prompt (DDIM, classifier-free guidance w): DreamBooth's x_pr.
+    Sampled as ``evaluate.measure`` samples: float32, 100 prompts a run."""
+    from ..images import sample_images
 
-    return sample(model, list(prompts), w, steps, seed)
+    return sample_images(model, list(prompts), w, steps, seed=seed, bf16=False, batch=100)

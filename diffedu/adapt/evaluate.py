@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..samplers import ddim_sample
-from ..text.guidance import PromptGuided
+from ..images import sample_images
 from ..text.captions import NAMES
 from ..text.scores import prompt_agreement, summary
 from .concepts import erase, score
@@ -31,16 +30,6 @@ def concept_prompts(word: str | None, n: int) -> list[str]:
 def ordinary_prompts(n: int) -> list[str]:
     """n prompts that do not ask for it: the ``ORDINARY`` templates and the digits in turn."""
     return [ORDINARY[i % len(ORDINARY)].format(name=NAMES[i % 10]) for i in range(n)]
-
-
-@torch.no_grad()
-def sample(model, prompts: list, w: float = 3.0, steps: int = 20, seed: int = 0, batch: int = 100) -> torch.Tensor:
-    """DDIM-``steps`` samples, one per prompt, from noise fixed by ``seed`` (the same noise for every model)."""
-    g = torch.Generator().manual_seed(seed)
-    x_T = torch.randn(len(prompts), *model.sample_shape, generator=g)
-    out = [ddim_sample(PromptGuided(model, prompts[i:i + batch], w), x_T[i:i + batch].to(model.device), steps,
-                       clip_x0=1.0).cpu() for i in range(0, len(prompts), batch)]
-    return torch.cat(out)
 
 
 def diversity(images: torch.Tensor, prompts: list) -> float:
@@ -60,9 +49,11 @@ def diversity(images: torch.Tensor, prompts: list) -> float:
 def measure(model, concept: str, concept_prompts: list, ordinary_prompts: list, classifier, w: float = 3.0,
             steps: int = 20, seed: int = 0) -> dict:
     """The table's row for one model: fidelity and diversity on ``concept_prompts``, forgetting and drift on
-    ``ordinary_prompts``; also the samples (``"concept_images"``, ``"ordinary_images"``)."""
-    xc = sample(model, list(concept_prompts), w, steps, seed)
-    xo = sample(model, list(ordinary_prompts), w, steps, seed + 1)
+    ``ordinary_prompts``; also the samples (``"concept_images"``, ``"ordinary_images"``). The samples: DDIM-``steps``,
+    one per prompt, from noise fixed by ``seed`` (the same for every model), in float32 whatever the hardware
+    (``bf16=False``), 100 prompts a run."""
+    xc = sample_images(model, list(concept_prompts), w, steps, seed=seed, bf16=False, batch=100)
+    xo = sample_images(model, list(ordinary_prompts), w, steps, seed=seed + 1, bf16=False, batch=100)
     s_c, s_o = score(xc, concept), score(xo, concept)
     # the digit and attributes are read with the mark erased: the classifier never saw boxes
     concept_digits = summary(prompt_agreement(erase(xc, concept), list(concept_prompts), classifier))["digit"]

@@ -24,10 +24,10 @@ import copy
 
 import torch
 
-from .._checks import check_batched, check_real
+from .._checks import check_batched, check_real, check_scale
 from .._random import randint, randn, uniform
 from ..losses import truncated_snr
-from ..model import DiffusionModel, FunctionModel, Model, conditioned, takes_guidance
+from ..model import DiffusionModel, Model, conditioned, takes_guidance
 from ..processes import column
 from ..samplers import check_model, ddim_step, grid_of
 from ..train import pick_device, train
@@ -137,15 +137,12 @@ def guided_target(teacher: Model, x: torch.Tensor, t, y, w) -> torch.Tensor:
     This project's convention (``model.given(y, w)``): w = 0 is the unconditional teacher, w = 1 the
     conditional one (Meng et al.'s w is ours minus 1). w may be a number or a (B,) tensor — a w-conditioned
     student is trained on a different w per sample. At w = 0 and w = 1 the target is exactly that teacher's.
+    The target is ``teacher.given(y, w)``'s x̂_0: the combination is affine in the prediction, so guiding the
+    network's output and converting it to x̂_0 is x̂_∅ + w (x̂_y − x̂_∅).
     """
     check_model(teacher)
     check_batched("x", x)
-    w = torch.as_tensor(w, dtype=x.dtype, device=x.device)
-    if not torch.isfinite(w).all() or w.ndim > 1 or (w.ndim == 1 and w.shape != (x.shape[0],)):
-        raise ValueError(f"w must be a finite number or a ({x.shape[0]},) tensor, got {w.tolist()}")
-    t = _times(teacher.process, t, x)
-    cond, uncond = teacher.given(y, 1.0).x0(x, t), teacher.given(y, 0.0).x0(x, t)
-    return torch.lerp(uncond, cond, column(w, x))   # lerp(∅, y, w) is exact at w = 0 and 1
+    return teacher.given(y, check_scale("w", w, x.shape[0])).x0(x, _times(teacher.process, t, x))
 
 
 def guided_distill_loss(student: Model, teacher: Model, x0: torch.Tensor, y: torch.Tensor, *, w_max: float = 6.0,
@@ -168,8 +165,7 @@ def guided_distill_loss(student: Model, teacher: Model, x0: torch.Tensor, y: tor
     w = uniform((x0.shape[0],), x0, generator) * w_max                      # [0, w_max)
     z_t = process.q_sample(x0, t, randn(x0.shape, x0, generator))
     target = guided_target(teacher, z_t, t, y, w)
-    per_sample_w = FunctionModel(lambda x, tt: student.output(x, tt, y, w=w), process, student.prediction)
-    x0_hat = per_sample_w.x0(z_t, t)                                        # one pass, each sample its own w
+    x0_hat = student.given(y, w).x0(z_t, t)                                 # one pass, each sample its own w
     weight = truncated_snr(process, t).to(x0.dtype)
     return (weight * ((target - x0_hat) ** 2).flatten(1).mean(1)).mean()
 

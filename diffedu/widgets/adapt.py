@@ -8,9 +8,10 @@ import ipywidgets as W
 import torch
 
 from .. import adapt
+from ..images import sample_images
 from ..text.captions import NAMES
 from ._base import live
-from .text import draw_digits, sample_prompts
+from .text import draw_digits
 
 
 def lora_mixer(model, adapters: dict, prompts=None, w: float = 3.0, steps: int = 10, seed: int = 0,
@@ -25,7 +26,7 @@ def lora_mixer(model, adapters: dict, prompts=None, w: float = 3.0, steps: int =
     def compute(*scales):
         for name, s in zip(adapters, scales):
             adapt.set_scale(model.net, s, name)
-        return sample_prompts(model, prompts, w, steps, x_T)
+        return sample_images(model, prompts, w, steps, x_T=x_T)
 
     def draw(**scales):
         images = compute(*(float(scales[a]) for a in adapters))

@@ -17,14 +17,6 @@ from ..images import sample_images
 from ._base import live
 
 
-@torch.no_grad()
-def sample_classes(model, labels: torch.Tensor, w: float, steps: int, x_T: torch.Tensor,
-                   bf16: bool | None = None) -> torch.Tensor:
-    """DDIM-``steps`` from ``x_T`` with classifier-free guidance scale w, decoded and in [−1, 1]; on the CPU.
-    bf16: the network in bfloat16 (None: where the device does it natively; ``diffedu.precision``)."""
-    return sample_images(model, labels, w, steps, x_T=x_T, bf16=bf16)
-
-
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
     """One row of colour images per entry of ``rows`` = [(name, images (n, 3, H, W), note)], columns headed by
     the class names of ``labels``."""
@@ -61,7 +53,7 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
     def compute(w):
         rows = []
         for name, model in models.items():
-            images = sample_classes(model, labels, w, steps, noise[name])
+            images = sample_images(model, labels, w, steps, x_T=noise[name])
             note = ""
             if classifier is not None:
                 preds, _ = metrics.classifier_outputs(classifier, images)

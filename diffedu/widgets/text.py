@@ -9,19 +9,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from ..datasets.mnist import to_image
+from ..images import sample_images
 from ..plotting import show, use_style
-from ..precision import inference_autocast
-from ..samplers import ddim_sample
-from ..text.guidance import PromptGuided
 from ._base import live
-
-
-@torch.no_grad()
-def sample_prompts(model, prompts, w: float, steps: int, x_T: torch.Tensor, bf16: bool | None = None):
-    """DDIM-``steps`` on ``PromptGuided(model, prompts, w)`` from x_T, x̂₀ clipped to [−1, 1]; on the CPU."""
-    dev = model.device
-    with inference_autocast(dev, bf16):
-        return ddim_sample(PromptGuided(model, prompts, w), x_T.to(dev), steps, clip_x0=1.0).float().cpu()
 
 
 def draw_digits(images: torch.Tensor, title: str = "", notes=None):
@@ -49,7 +39,7 @@ def prompt_box(model, prompt: str = "a thick seven", n: int = 10, w: float = 3.0
 
     @lru_cache(maxsize=64)
     def compute(prompt, w):
-        return sample_prompts(model, [prompt] * n, w, steps, x_T)
+        return sample_images(model, [prompt] * n, w, steps, x_T=x_T)
 
     def draw(prompt, w):
         try:
