@@ -6,7 +6,8 @@ Train once an autoencoder E, D with a small KL pull of q(z|x) = N(μ(x), diag σ
     KL   = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²)        (``forward.kl_standard_normal``, over the latent's entries)
 
 then train the diffusion model on z₀ = κ · μ(x), where the **scale factor** κ = 1/std(μ) over the training
-set makes the latents unit-variance (Stable Diffusion's 0.18215 is κ for its own autoencoder): the noise
+set makes the latents unit-variance (Stable Diffusion's 0.18215 is the same recipe for its own autoencoder, estimated
+differently: 1/std of the sampled latents μ + σε of the first training batch): the noise
 schedule was designed for data of variance ≈ 1, and a latent of std 5 would stay recognisable long after
 pixels would have drowned. Sampling runs the usual sampler in latent space and decodes x = D(z₀/κ) once.
 

@@ -6,7 +6,7 @@ written from the paper: a Vision Transformer over image patches, conditioned thr
     c = embed(t) + embed(y)                                        (B, D), y = num_classes is the null label ∅
     N × block:  x ← x + g₁ ⊙ Attention(LN(x) ⊙ (1 + s₁) + b₁)
                 x ← x + g₂ ⊙ MLP(LN(x) ⊙ (1 + s₂) + b₂)           (b, s, g) = Linear(SiLU(c)), per block
-    final:      LN(x) ⊙ (1 + s) + b → Linear(D → p·p·C) → unpatchify → ε̂ (B, C, H, W)
+    final:      LN(x) ⊙ (1 + s) + b → Linear(D → p·p·C) → unpatchify → the prediction (B, C, H, W)
 
 adaLN-Zero: the LayerNorms have no learned scale or shift of their own; each block regresses its shift b,
 scale s and gate g from the conditioning, and those regressions start at zero. A zero gate makes every block
@@ -90,7 +90,8 @@ class DiTBlock(nn.Module):
 
 @register
 class DiT(nn.Module):
-    """ε_θ(x_t, t, y) as a transformer over p×p patches; ``config`` as the constructor's arguments."""
+    """The denoiser's prediction (ε̂, x̂_0 or v̂: whatever its recipe trained; the shipped DiTs predict v) at (x_t, t, y),
+    as a transformer over p×p patches; ``config`` as the constructor's arguments."""
 
     def __init__(self, image_size: int = 32, in_channels: int = 3, patch_size: int = 4, hidden_size: int = 128,
                  depth: int = 6, heads: int = 4, mlp_ratio: float = 4.0, num_classes: int = 10):
