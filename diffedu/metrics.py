@@ -118,6 +118,32 @@ def digit_scores(classifier, images: torch.Tensor, labels: torch.Tensor, referen
             "frechet": frechet_distance(feats, reference), "diversity": feature_diversity(feats, labels.cpu())}
 
 
+def real_baseline(classifier, images: torch.Tensor, labels: torch.Tensor, sample_labels: torch.Tensor, seed: int = 0):
+    """(reference features, the Fréchet distance of real images at the samples' size and class mix).
+
+    From real ``images`` with their ``labels``, images of each class drawn at random (``seed``), as many as
+    ``sample_labels`` asks for, are held out and scored against the features of all the others (the reference
+    returned). That score is what a perfect sampler would get at this n: the Fréchet distance is biased upward at
+    small n and depends on the class mix, so samples are only compared with real images of the same n and classes.
+    At random, not the first ones: MNIST's test set is ordered (its first 5,000 digits come from the cleaner
+    writers), and a held-out set from one end is not a sample of the whole."""
+    labels, sample_labels = labels.cpu(), sample_labels.cpu()
+    order = torch.randperm(labels.shape[0], generator=torch.Generator().manual_seed(seed))
+    held = []
+    for c, k in zip(*sample_labels.unique(return_counts=True)):
+        idx = order[labels[order] == c]
+        if idx.numel() <= int(k):
+            raise ValueError(f"images hold {idx.numel()} of class {int(c)}; the samples ask for {int(k)} and the "
+                             "reference needs more")
+        held.append(idx[:int(k)])
+    held = torch.cat(held)
+    rest = torch.ones(labels.shape[0], dtype=torch.bool)
+    rest[held] = False
+    _, reference = classifier_outputs(classifier, images[rest])
+    _, real = classifier_outputs(classifier, images[held])
+    return reference, frechet_distance(real, reference)
+
+
 @torch.no_grad()
 def classifier_accuracy(classifier, t=None, n: int | None = None, process=None, data: str = "mnist") -> float:
     """Test accuracy (first ``n`` test images of ``data``: "mnist" or "cifar10") of a clean classifier, or of

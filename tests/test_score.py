@@ -185,3 +185,32 @@ def _zero_score(process=VE()):
 def test_bad_input(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_real_baseline_holds_out_the_samples_class_mix_at_random_and_scores_it_against_the_rest():
+    """The yardstick for a sampler's Fréchet distance: real images of the samples' n and classes, drawn at random
+    (an ordered data set's first images are not a sample of it), scored against the others."""
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 3)
+
+    class Clf(torch.nn.Module):  # features = the images flattened, through a fixed linear map
+        def __init__(self):
+            super().__init__()
+            self.lin = net
+
+        def features(self, x):
+            return x.flatten(1)
+
+        def head(self, f):
+            return self.lin(f)
+
+    g = torch.Generator().manual_seed(1)
+    labels = torch.arange(400) % 4
+    images = torch.randn(400, 1, 2, 2, generator=g) + labels[:, None, None, None]
+    sample_labels = torch.tensor([0, 0, 1, 2, 3, 3, 3])
+    ref, fd = metrics.real_baseline(Clf(), images, labels, sample_labels, seed=0)
+    assert ref.shape == (400 - 7, 4) and fd > 0
+    assert metrics.real_baseline(Clf(), images, labels, sample_labels, seed=0)[1] == fd       # seeded
+    assert metrics.real_baseline(Clf(), images, labels, sample_labels, seed=1)[1] != fd       # a different draw
+    with pytest.raises(ValueError, match="class 3"):
+        metrics.real_baseline(Clf(), images[:8], labels[:8], torch.full((5,), 3))
