@@ -43,6 +43,9 @@ RECIPES = {
                                       num_res_blocks=1, attn_resolutions=(), mid_attention=False, num_classes=0,
                                       dropout=0.0, cond_channels=3)),
 }
+# Ho et al.'s ablation (lesson 09, section 2.3): the same SR model trained WITHOUT conditioning augmentation
+# (level always 0), at the same budget. Not shipped; benchmarks/cifar.py --part sr-ablation compares the two.
+RECIPES["cifar-sr16to32-noaug"] = dict(RECIPES["cifar-sr16to32"], max_level=0.0)
 
 
 def autoencoder(name: str = "cifar-autoencoder"):
