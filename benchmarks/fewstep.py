@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/fewstep.py --part nfe      # MNIST quality against NFE, 1,000 samples, same noise
     .venv/bin/python benchmarks/fewstep.py --part guided   # the guidance-distilled student: slider time, quality
     .venv/bin/python benchmarks/fewstep.py --part toy      # 2-D: PD-1 against the noise floor; one reflow
+    .venv/bin/python benchmarks/fewstep.py --part unet-vs-flow   # lesson 13, section 5: DDIM on mnist-unet against
+                                                                 #   Euler on mnist-flow, same noise, w = 1, with s.e.
 
 Course Fréchet distance: the features of the independent `mnist-classifier`, against all 10,000 test digits
 (``metrics.digit_scores``); real training digits at the same n give the floor printed first. Every MNIST sampler
@@ -24,7 +26,8 @@ from diffedu.samplers import euler_sample, heun_sample
 from diffedu.images import sample_images
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--part", choices=["nfe", "guided", "toy", "all"], default="all")
+ap.add_argument("--part", choices=["nfe", "guided", "toy", "unet-vs-flow", "all"], default="all")
+ap.add_argument("--steps", default="1,2,4,8,16", help="unet-vs-flow: the step counts")
 ap.add_argument("--n", type=int, default=1000)
 ap.add_argument("--ddpm-steps", type=int, default=0, help="also the teacher's stochastic sampler with this many steps")
 ap.add_argument("--threads", type=int, default=None)
@@ -141,3 +144,23 @@ if a.part in ("toy", "all"):
               f"{e1:.2f}×, Euler-50 {e50:.2f}×, ratio {e1 / e50:.2f} (target ≤ 2: {'met' if e1 <= 2 * e50 else 'NOT met'}); "
               f"1-RF Euler-1 {dist(euler_sample(flow, x, 1)):.2f}×, Euler-50 {dist(euler_sample(flow, x, 50)):.2f}×, "
               f"Heun-50 {dist(heun_sample(flow, x, 50)):.2f}×")
+
+
+if a.part in ("unet-vs-flow", "all"):  # lesson 13, section 5: at how many steps are the two models level?
+    clf = de.pretrained("mnist-classifier")
+    x_test, y_test = mnist.load("test")
+    labels = torch.arange(a.n) % 10
+    x_T = torch.randn(a.n, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    real, floor = metrics.real_baseline(clf, x_test, y_test, labels)   # held-out real digits, same n and classes
+    models = {"mnist-unet DDIM": de.pretrained("mnist-unet"), "mnist-flow Euler": de.pretrained("mnist-flow")}
+    print(f"\n{a.n} samples per row, w = 1, same x_T and labels; reference: the other test digits; "
+          f"{a.n} held-out real test digits of the same classes: Fréchet {floor:.2f}")
+    print(f"  {'sampler':18s} {'steps':>5s} {'accuracy ± s.e.':>16s} {'Fréchet ± s.e.':>15s} {'seconds':>8s}")
+    for k in [int(v) for v in a.steps.split(",")]:
+        for name, model in models.items():
+            t0 = time.perf_counter()
+            preds, feats = metrics.classifier_outputs(clf, sample_images(model, labels, 1.0, k, x_T=x_T))
+            acc = float((preds == labels).double().mean())
+            fd, se = metrics.frechet_with_se(feats, real)
+            print(f"  {name:18s} {k:5d} {acc:8.1%} ± {100 * (acc * (1 - acc) / a.n) ** 0.5:4.1f} % "
+                  f"{fd:8.1f} ± {se:4.1f} {time.perf_counter() - t0:8.0f}", flush=True)

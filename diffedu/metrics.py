@@ -94,6 +94,17 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + torch.trace(ca + cb - 2 * cross))
 
 
+def frechet_with_se(feats: torch.Tensor, reference: torch.Tensor, boots: int = 20, seed: int = 0):
+    """(Fréchet distance, its bootstrap standard error): the samples' features resampled with replacement ``boots``
+    times (the reference held fixed), the spread of the distances. Two distances closer than two standard errors of
+    their difference, √(se_a² + se_b²), are a tie."""
+    g = torch.Generator().manual_seed(seed)
+    n = feats.shape[0]
+    reps = torch.tensor([frechet_distance(feats[torch.randint(0, n, (n,), generator=g)], reference)
+                         for _ in range(boots)])
+    return frechet_distance(feats, reference), float(reps.std())
+
+
 def feature_diversity(feats: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean within-class spread of features (average distance to the class mean): falls as guidance grows."""
     if feats.ndim != 2 or feats.shape[0] == 0 or labels.shape != (feats.shape[0],):

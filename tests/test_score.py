@@ -214,3 +214,13 @@ def test_real_baseline_holds_out_the_samples_class_mix_at_random_and_scores_it_a
     assert metrics.real_baseline(Clf(), images, labels, sample_labels, seed=1)[1] != fd       # a different draw
     with pytest.raises(ValueError, match="class 3"):
         metrics.real_baseline(Clf(), images[:8], labels[:8], torch.full((5,), 3))
+
+
+def test_frechet_with_se_gives_the_distance_and_a_bootstrap_spread_that_shrinks_with_n():
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(4000, 3, generator=g, dtype=torch.float64)
+    small, large = (torch.randn(n, 3, generator=g, dtype=torch.float64) + 0.5 for n in (100, 1600))
+    fd, se = metrics.frechet_with_se(small, ref)
+    assert fd == metrics.frechet_distance(small, ref) and se > 0
+    assert metrics.frechet_with_se(large, ref)[1] < se / 2     # about 1/√16 of it
+    assert abs(metrics.frechet_with_se(large, ref)[0] - 0.75) < 0.15  # ‖μ shift‖² = 3 · 0.5²
