@@ -20,9 +20,10 @@ $(PY):
 
 # torch first, chosen for the machine (binder/torch_setup.py): an installed torch is kept, a GPU machine gets the
 # CUDA build, any other the CPU build — a bare "torch>=2.2" would pull a multi-GB CUDA build everywhere.
-$(VENV)/.lab-installed: pyproject.toml binder/torch_setup.py | $(PY)
+$(VENV)/.lab-installed: pyproject.toml binder/torch_setup.py binder/overrides.json | $(PY)
 	$(PY) binder/torch_setup.py
 	$(PIP_INSTALL) -e ".[lab]"
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.lab-installed
@@ -32,9 +33,12 @@ $(VENV)/.dev-installed: $(VENV)/.lab-installed
 setup: $(VENV)/.lab-installed
 setup-dev: $(VENV)/.dev-installed
 
-# The repository is the server's root (as on Binder), so /lab/tree/lessons/01_… is the same path everywhere.
+# The repository is the server's root (as on Binder), so /lab/tree/lessons/01_… is the same path everywhere;
+# LabApp.default_url makes the browser open, and the server print, …/lab/tree/lessons?token=…; binder/overrides.json
+# (installed into the environment above) keeps the "Jupyter news?" pop-up and the update check away.
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/lessons $(ROOT_FLAG) $(ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/lessons \
+	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(ROOT_FLAG) $(ARGS)
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 chromium:

@@ -1,5 +1,6 @@
 """The README's setup: which torch gets installed, and `make lab` answering as root or as a user."""
 import importlib.util
+import json
 import os
 import pathlib
 import signal
@@ -73,6 +74,16 @@ def test_make_lab_starts_and_serves_the_lessons_path():
         lesson = urllib.request.urlopen(f"{base}/api/contents/lessons/01_forward_process.ipynb?token={token}"
                                         f"&content=0", timeout=10)
         assert lesson.status == 200
+        # no "Jupyter news?" pop-up: the shipped settings override is what the server hands the page
+        settings = json.loads(urllib.request.urlopen(
+            f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}", timeout=10).read())
+        defaults = settings["schema"]["properties"]   # overrides.json replaces the schema's defaults
+        assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
+        # the address printed lands on the lessons (the README's remote-machine paragraph names it)
+        out = b""
+        while b"/lab/tree/lessons?token=" not in out and time.time() < deadline + 30:
+            out += proc.stdout.read1(4096) if hasattr(proc.stdout, "read1") else proc.stdout.read(4096)
+        assert b"/lab/tree/lessons?token=" in out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
