@@ -39,9 +39,31 @@ def test_an_installed_torch_is_kept(version):
 def test_too_old_a_torch_is_upgraded_and_the_override_is_checked():
     assert torch_setup.decide("2.1.2+cu118", gpu=True)[1] == [[f"torch=={torch_setup.PIN}"]]
     assert torch_setup.decide(None, gpu=True, override="cpu")[1][0][-1].endswith("+cpu")
+    assert len(torch_setup.decide(None, gpu=False, override="cpu")[1]) == 1  # asked for the CPU build: no fallback
     assert torch_setup.decide(None, gpu=False, override="cuda")[1] == [[f"torch=={torch_setup.PIN}"]]
     with pytest.raises(ValueError, match="DIFFEDU_TORCH must be 'cpu' or 'cuda'"):
         torch_setup.decide(None, gpu=False, override="gpu")
+
+
+def test_an_unreachable_cpu_index_is_said_with_its_cost_and_the_way_out(monkeypatch, capsys):
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        failed = torch_setup.CPU_INDEX in cmd
+        return subprocess.CompletedProcess(cmd, 1 if failed else 0, "", "ERROR: ResolutionImpossible" if failed else "")
+
+    monkeypatch.setattr(torch_setup, "installed_torch", lambda: None)
+    monkeypatch.setattr(torch_setup, "has_nvidia_gpu", lambda: False)
+    monkeypatch.setattr(torch_setup.subprocess, "run", fake_run)
+    monkeypatch.delenv("DIFFEDU_TORCH", raising=False)
+    assert torch_setup.main([]) == 0 and len(calls) == 2
+    out = capsys.readouterr()
+    assert out.out.startswith("diffedu setup: no NVIDIA GPU")        # the decision comes first
+    assert "could not be reached" in out.err and "5 GB" in out.err and "DIFFEDU_TORCH=cpu" in out.err
+    monkeypatch.setenv("DIFFEDU_TORCH", "cpu")
+    calls.clear()
+    assert torch_setup.main([]) == 1 and len(calls) == 1           # insisted on: no multi-GB fallback
 
 
 def _free_port():
