@@ -112,3 +112,28 @@ def test_make_lab_starts_and_serves_the_lessons_path():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _names(lines):
+    import re
+    out = set()
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            out.add(re.split(r"[<>=!~\[; ]", line, 1)[0].lower().replace("_", "-"))
+    return out
+
+
+def test_binder_requirements_agree_with_the_package_and_pin_what_postbuild_needs():
+    """Binder installs binder/requirements.txt, then diffedu with --no-deps: every runtime and lab dependency must
+    be in that file, and setuptools new enough for pyproject's SPDX licence (a bare 3.11 venv has 65)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = _names(project["project"]["dependencies"]) | _names(project["project"]["optional-dependencies"]["lab"])
+    binder = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    missing = wanted - _names(binder)
+    assert not missing, f"binder/requirements.txt lacks {sorted(missing)}"
+    build = project["build-system"]["requires"]
+    assert any(r.replace(" ", "").startswith("setuptools>=") for r in binder) and "setuptools>=77" in build
+    assert "--no-deps" in (ROOT / "binder" / "postBuild").read_text()
