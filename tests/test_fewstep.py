@@ -220,6 +220,21 @@ def test_ode_step_solvers_agree_with_the_library_pf_ode_and_ddim():
         assert torch.allclose(ode_step(teacher, x, t, s, solver), ref, atol=1e-12), solver
 
 
+def test_the_slides_cd_step_is_eq_6_for_every_one_step_solver():
+    """Lesson 12 says the slide's x̂ = x_{t_{n+1}} + (t_n − t_{n+1}) Φ(x_{t_{n+1}}, t_{n+1}; φ) is right as printed:
+    Song et al.'s eq. (6) with Φ the update function of ANY one-step solver. Each solver's step has that form, with
+    Φ its average slope: Euler's the ODE's right-hand side −t ∇log p (VE), Heun's the mean of both ends' slopes."""
+    process, teacher, _ = _gaussian_ve()
+    x = _randn(8, 2) * 3
+    t, s = torch.full((8,), 3.0, dtype=F64), torch.full((8,), 2.0, dtype=F64)
+    h = (s - t)[:, None]
+    phi_euler = -t[:, None] * teacher.score(x, t)                               # the paper's Euler example
+    assert torch.allclose(ode_step(teacher, x, t, s, "euler"), x + h * phi_euler, atol=1e-12)
+    phi_heun = 0.5 * (phi_euler + (-s[:, None]) * teacher.score(x + h * phi_euler, s))
+    assert torch.allclose(ode_step(teacher, x, t, s, "heun"), x + h * phi_heun, atol=1e-12)
+    assert not torch.allclose(phi_heun, phi_euler)                              # two different Φ, one formula
+
+
 def test_ema_update_is_the_weighted_average_and_needs_mu_in_0_1():
     torch.manual_seed(0)
     a, b = MLPDenoiser(hidden=8, depth=1), MLPDenoiser(hidden=8, depth=1)
