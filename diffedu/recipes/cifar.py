@@ -1,6 +1,7 @@
 """Recipes for lesson 08 (CIFAR-10): a class-conditional U-Net and a DiT of about the same size, and an
-independent classifier to measure them. Both diffusion models predict v (Salimans & Ho 2022) with min-SNR
-weighting (Hang et al. 2023), which make small networks learn faster, on the cosine schedule.
+independent classifier to measure them. Both diffusion models predict v (Salimans & Ho 2022: well defined at both
+ends of the cosine schedule, where an ε-network's x̂_0 divides by α ≈ 0) with min-SNR weighting (Hang et al. 2023
+report faster convergence with it; not measured against ε or uniform weighting here), on the cosine schedule.
 
 The shipped checkpoints were trained on all 50,000 training images from the development machines' JPEG copy
 (lossy: 7.9 RMSE on 0–255); elsewhere the official archive is used (downloaded once, 162 MB).
