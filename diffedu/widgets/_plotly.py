@@ -13,8 +13,23 @@ plotly.js from its CDN) to front-ends that run no widgets and fall back to HTML.
 The helpers below build 2-D point clouds the way every widget here draws them: many paths, arrows or circles
 as ONE NaN-separated line (one SVG path for the browser to redraw, not hundreds) and contour lines computed
 once in Python, never by plotly.js on each redraw.
+
+Two rules every figure here keeps (``tests/test_figures.py`` checks them):
+
+* at most ``MAX_WIDTH`` pixels wide: JupyterLab's output area is about 970 px, and a plotly figure wider than
+  that is cut off on the right (a matplotlib image is scaled down instead);
+* what the kernel drew before the figure was displayed is what the browser shows: a ``FigureWidget`` sends its
+  updates as events, and the events of the first update (made while the widget is built, before anything
+  displays it) reach a front-end that has no view yet — a property set on some traces of a ``batch_update``
+  (a background's ``mode``) then came out *unset* on the others, and the GAN, VAE and flow panels of lesson
+  00 drew their samples as lines. ``live_plotly`` therefore re-sends the whole figure as the widget's state
+  after the first update and again whenever the box is displayed (what plotly's own ``FigureWidget`` display
+  does, which a figure inside a box never reaches).
 """
 from __future__ import annotations
+
+import math
+from copy import deepcopy
 
 import contourpy
 import ipywidgets as W
@@ -25,6 +40,8 @@ from plotly.subplots import make_subplots
 
 from ..plotting import density_grid
 
+MAX_WIDTH = 960   # px: the widest figure that fits JupyterLab's output area (about 970 px) without being cut
+
 if pio.renderers.default == "plotly_mimetype":    # a kernel's default: add HTML (plotly.js from its CDN) so that a
     pio.renderers.default = "plotly_mimetype+notebook_connected"  # notebook shown without one still has the figures
 
@@ -33,10 +50,19 @@ class _FigureBox(W.VBox):
     """A VBox that also offers a static HTML rendering of its figure (for front-ends without a widget manager)."""
 
     def _repr_mimebundle_(self, **kwargs):
+        sync_state(getattr(self, "figure", None))
         bundle = super()._repr_mimebundle_(**kwargs)
         if getattr(self, "static_html", None):
             bundle["text/html"] = self.static_html
         return bundle
+
+
+def sync_state(fig) -> None:
+    """Make a ``FigureWidget``'s synced state (what a new view draws) the kernel's figure, whole: updates made
+    before the widget is displayed otherwise reach the browser as events without a view, and are partly lost."""
+    if isinstance(fig, go.FigureWidget):
+        fig._widget_layout = deepcopy(fig._layout_obj._props)
+        fig._widget_data = deepcopy(fig._data)
 
 
 def figure_widget(fig: go.Figure):
@@ -72,6 +98,7 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
             status.value = ""
 
     refresh()
+    sync_state(live)
     for c in controls.values():
         c.observe(refresh, "value")
     parts = ([header] if header is not None else []) + ([status] if busy_text else [])
@@ -83,17 +110,32 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
 
 # ---- 2-D point clouds: panels with a fixed square view, a density drawn once, points and trails moved in place
 
-def point_panels(titles, lim: float = 3.5, height: int = 420, width_each: int = 400) -> go.Figure:
-    """1 × len(titles) square panels over [−lim, lim]², no ticks (the widgets' 2-D view)."""
+def point_panels(titles, lim: float = 3.5, height: int = 420, width_each: int = 400, per_row: int | None = None
+                 ) -> go.Figure:
+    """Square panels over [−lim, lim]², no ticks (the widgets' 2-D view): ``per_row`` a row (default: all in one),
+    ``height`` the height of one row; panels narrow to keep the figure within ``MAX_WIDTH``. Panel k (1, 2, …,
+    row by row) is what ``add_density``, ``add_points`` and ``add_lines`` call ``col``."""
     n = len(titles)
-    fig = make_subplots(rows=1, cols=n, subplot_titles=list(titles), horizontal_spacing=0.04)
+    per_row = min(per_row or n, n)
+    rows = math.ceil(n / per_row)
+    width_each = min(width_each, (MAX_WIDTH - 60) // per_row)
+    total = 80 + rows * (height - 80) + (rows - 1) * 50
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=list(titles), horizontal_spacing=0.04,
+                        vertical_spacing=50 / total if rows > 1 else 0.0)
     for i in range(1, n + 1):
+        r, c = _cell(fig, i)
         x = "x" if i == 1 else f"x{i}"
-        fig.update_xaxes(range=[-lim, lim], showticklabels=False, row=1, col=i)
-        fig.update_yaxes(range=[-lim, lim], showticklabels=False, scaleanchor=x, row=1, col=i)
-    fig.update_layout(height=height, width=width_each * n + 60, margin=dict(l=20, r=20, t=60, b=20),
+        fig.update_xaxes(range=[-lim, lim], showticklabels=False, row=r, col=c)
+        fig.update_yaxes(range=[-lim, lim], showticklabels=False, scaleanchor=x, row=r, col=c)
+    fig.update_layout(height=total, width=width_each * per_row + 60, margin=dict(l=20, r=20, t=60, b=20),
                       template="plotly_white", showlegend=False)
     return fig
+
+
+def _cell(fig: go.Figure, panel: int) -> tuple[int, int]:
+    """(row, col) of panel 1, 2, … of a ``make_subplots`` grid, counted row by row."""
+    cols = len(fig._grid_ref[0])
+    return (panel - 1) // cols + 1, (panel - 1) % cols + 1
 
 
 def add_density(fig: go.Figure, mixture, col: int = 1, lim: float = 3.5, n: int = 100, color: str = "#1f77b4",
@@ -102,23 +144,26 @@ def add_density(fig: go.Figure, mixture, col: int = 1, lim: float = 3.5, n: int 
     plotly.js would otherwise contour the grid again on every redraw)."""
     xs, p = density_grid(mixture, a, b, lim, n)
     cx, cy = contour_lines(xs, xs, p)
+    r, c = _cell(fig, col)
     fig.add_trace(go.Scatter(x=cx, y=cy, mode="lines", hoverinfo="skip", line=dict(color=color, width=0.8),
-                             opacity=0.7), row=1, col=col)
+                             opacity=0.7), row=r, col=c)
 
 
 def add_points(fig: go.Figure, col: int = 1, color: str = "#d62728", size: float = 3, opacity: float = 0.55,
                name: str = "x") -> int:
     """An empty scatter in panel ``col`` (filled by the update); returns its index in ``fig.data``."""
+    r, c = _cell(fig, col)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name=name, hoverinfo="skip",
-                             marker=dict(size=size, color=color, opacity=opacity)), row=1, col=col)
+                             marker=dict(size=size, color=color, opacity=opacity)), row=r, col=c)
     return len(fig.data) - 1
 
 
 def add_lines(fig: go.Figure, col: int = 1, color: str = "black", width: float = 0.7, opacity: float = 0.35,
               mode: str = "lines") -> int:
     """An empty line trace (many paths as one NaN-separated line) in panel ``col``; returns its index."""
+    r, c = _cell(fig, col)
     fig.add_trace(go.Scatter(x=[], y=[], mode=mode, hoverinfo="skip", line=dict(color=color, width=width),
-                             marker=dict(size=3, color=color), opacity=opacity), row=1, col=col)
+                             marker=dict(size=3, color=color), opacity=opacity), row=r, col=c)
     return len(fig.data) - 1
 
 

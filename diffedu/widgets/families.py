@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from ..plotting import DATA, MODEL, NOISE, density_grid, to_np
 from ._base import player
-from ._plotly import contour_lines, live_plotly
+from ._plotly import MAX_WIDTH, contour_lines, live_plotly
 
 
 SHOWN = 600   # points drawn per panel: a browser moves every SVG point on a frame, and 600 show the shape
@@ -60,7 +60,7 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
     backgrounds = {k: _background(mixtures.get(k), data.get(k), lim) for k in runs}
     bg = []                                   # one background trace per panel, refilled when the data set changes
     for col in range(1, n + 1):
-        fig.add_trace(go.Scatter(x=[], y=[], hoverinfo="skip", line=dict(color=DATA, width=0.7),
+        fig.add_trace(go.Scatter(x=[], y=[], mode="lines", hoverinfo="skip", line=dict(color=DATA, width=0.7),
                                  marker=dict(size=2, color=DATA), opacity=0.5), row=1, col=col)
         bg.append(len(fig.data) - 1)
     pts, loss, mark = [], [], []
@@ -73,8 +73,9 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
         x = "x" if col == 1 else f"x{col}"
         fig.update_xaxes(range=[-lim, lim], showticklabels=False, row=1, col=col)
         fig.update_yaxes(range=[-lim, lim], showticklabels=False, scaleanchor=x, row=1, col=col)
-    fig.update_layout(height=520, width=250 * n + 80, template="plotly_white", showlegend=False,
+    fig.update_layout(height=500, width=min(MAX_WIDTH, 250 * n + 60), template="plotly_white", showlegend=False,
                       margin=dict(l=30, r=20, t=80, b=30), font=dict(size=11))
+    fig.update_annotations(font_size=11)      # the subplot titles: two lines each, within a panel's width
 
     def update(fig, dataset, frame):
         b = backgrounds[dataset]
@@ -90,7 +91,7 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
             x = snap.frames[j][:SHOWN]
             inside = np.abs(x).max(1) <= lim
             fig.data[pts[col]].x, fig.data[pts[col]].y = x[inside, 0], x[inside, 1]
-            out = "" if inside.all() else f", {100 * (1 - inside.mean()):.0f} % outside"
+            out = "" if inside.all() else f", {int((~inside).sum())} of {len(x)} outside"
             fig.layout.annotations[col].text = f"{name}<br>step {snap.steps[j]:,} / {snap.steps[-1]:,}{out}"
             losses = _smooth(snap.losses)
             if len(losses):

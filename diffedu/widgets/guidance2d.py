@@ -56,7 +56,7 @@ def guidance_vectors(mixture, classes: dict, n: int = 300, steps: int = 50, seed
 
     labels = sorted(classes)
     fig = point_panels(["∇log p(x)", "∇log p(x|y)", "guided", "DDIM samples with the guided score"], lim,
-                       height=400, width_each=330)
+                       height=400, width_each=330, per_row=2)
     rings = {}                         # (panel, class) → the trace of its components' 2-σ circles
     for col in range(1, 5):
         for c in labels:

@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from .. import schedules
 from ..plotting import SCHEDULE_COLORS, show, use_style
-from ._plotly import live_plotly
+from ._plotly import MAX_WIDTH, live_plotly
 
 
 def schedule_curves(kind: str, T: int, beta_start: float, beta_end: float) -> dict:
@@ -78,7 +78,7 @@ def schedule_figure() -> go.Figure:
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[-0.02, 1.02], row=1, col=2)
     fig.update_xaxes(title_text="t / T")
-    fig.update_layout(height=330, width=1000, margin=dict(l=50, r=20, t=70, b=45), template="plotly_white",
+    fig.update_layout(height=330, width=MAX_WIDTH, margin=dict(l=50, r=20, t=70, b=45), template="plotly_white",
                       legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.25), hovermode="x unified")
     return fig
 

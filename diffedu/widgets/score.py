@@ -16,7 +16,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..plotting import DATA, MODEL, grid_points, show, use_style
-from ._plotly import arrow_lines, contour_lines, live_plotly
+from ._plotly import MAX_WIDTH, arrow_lines, contour_lines, live_plotly
 
 
 def arrows(score: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def score_figure(data: dict) -> go.Figure:
         x = "x" if col == 1 else f"x{col}"
         fig.update_xaxes(range=[fa[0], fa[-1]], row=1, col=col)
         fig.update_yaxes(range=[fa[0], fa[-1]], scaleanchor=x, row=1, col=col)
-    fig.update_layout(height=470, width=980 if has_learned else 520, template="plotly_white",
+    fig.update_layout(height=470, width=MAX_WIDTH if has_learned else 520, template="plotly_white",
                       margin=dict(l=30, r=20, t=70, b=30), legend=dict(x=0.01, y=0.01, bgcolor="rgba(255,255,255,0.7)"))
     return fig
 
