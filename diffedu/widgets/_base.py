@@ -33,8 +33,8 @@ def live(draw, controls: dict, header=None, busy_text: str | None = None):
         finally:
             status.value = ""
 
-    out = W.interactive_output(wrapped, controls)
-    out.layout = W.Layout(min_height="300px")
+    out = W.interactive_output(wrapped, controls)   # clears with wait=True: the last figure stays until the next
+    # one arrives, so the Output needs no fixed height (a fixed 300 px left a blank band under short figures)
     parts = [header] if header is not None else []
     box = W.VBox(parts + ([status] if busy_text else []) + [out])
     box.output = out  # for tests and notebooks that want the figure area

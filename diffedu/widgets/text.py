@@ -2,6 +2,7 @@
 of each token of a prompt, and the CLIP similarity matrix of a batch."""
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 
 import ipywidgets as W
@@ -14,19 +15,41 @@ from ..plotting import show, use_style
 from ._base import live
 
 
-def draw_digits(images: torch.Tensor, title: str = "", notes=None):
+NOTE_SIZE = 7           # pt: the labels under the title of each image
+PANEL = 0.95            # inches a digit takes in a row (its label wraps to fit: nothing is cut)
+
+
+def wrap_note(note, width_in: float = PANEL, fontsize: float = NOTE_SIZE) -> str:
+    """A label broken at spaces into lines that fit ``width_in`` inches at ``fontsize`` (an average glyph is
+    taken as 0.6 em wide, a little more than DejaVu Sans's digits and lower-case letters)."""
+    chars = max(4, int(width_in * 72 / (0.6 * fontsize)))
+    return textwrap.fill(str(note), chars, break_long_words=False, break_on_hyphens=False)
+
+
+def digits_figure(images: torch.Tensor, title: str = "", notes=None):
+    """The figure of ``draw_digits`` (not shown): one row of digits, each titled with its whole note, wrapped."""
     use_style()
     n = len(images)
-    fig, axes = plt.subplots(1, n, figsize=(n * 0.95, 1.45), squeeze=False)
+    wrapped = [wrap_note(t) for t in notes] if notes is not None else None
+    lines = max([w.count("\n") + 1 for w in wrapped], default=1) if wrapped else 1
+    top_in = (0.3 if title else 0.06) + (0.13 * lines if wrapped else 0.0)     # suptitle, then the labels
+    panel_h, bottom_in = PANEL * 0.99 * 0.95, 0.03
+    height = bottom_in + panel_h + top_in
+    fig, axes = plt.subplots(1, n, figsize=(n * PANEL, height), squeeze=False)
     for i, (ax, im) in enumerate(zip(axes[0], to_image(images))):
         ax.imshow(im, cmap="gray", vmin=0, vmax=1)
         ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
-        if notes is not None:
-            ax.set_title(notes[i], fontsize=7)
+        if wrapped is not None:
+            ax.set_title(wrapped[i], fontsize=NOTE_SIZE, linespacing=1.1)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.7, wspace=0.05)
-    show(fig)
+        fig.suptitle(title, fontsize=10, y=1 - 0.04 / height, va="top")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=bottom_in / height, top=1 - top_in / height, wspace=0.05)
+    return fig
+
+
+def draw_digits(images: torch.Tensor, title: str = "", notes=None):
+    """One row of digits with a title and, if given, one note per image (shown whole: long notes wrap)."""
+    show(digits_figure(images, title, notes))
 
 
 def prompt_box(model, prompt: str = "a thick seven", n: int = 10, w: float = 3.0, steps: int = 10, seed: int = 0,
