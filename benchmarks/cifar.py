@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/cifar.py --part target --models cifar-dit --n 200 --workers 2   # a quick screen
     .venv/bin/python benchmarks/cifar.py --unet build/cifar-unet.safetensors --dit build/cifar-dit.safetensors
     .venv/bin/python benchmarks/cifar.py --part target --models cifar-latent-dit,cascade     # lesson 09's models
+    DIFFEDU_CIFAR_SR16TO32=build/cifar-sr16to32-noaug.safetensors .venv/bin/python benchmarks/cifar.py --part target \
+        --models cascade --level 0 --n 300      # Ho et al.'s ablation: the SR stage trained without augmentation
     .venv/bin/python benchmarks/cifar.py --part throughput      # training img/s at batch 64, every network
     .venv/bin/python benchmarks/cifar.py --part autoencoder     # reconstruction PSNR on the 10,000 test images
 
@@ -129,9 +131,10 @@ if "target" in parts:
         x, labels, sec = samples(name)
         preds, feats = metrics.classifier_outputs(clf, x)
         acc = float((preds == labels).double().mean())
-        print(f"{name}: w = {a.w:g}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} (target ≥ 50 %), "
-              f"Fréchet {metrics.frechet_distance(feats, ref):.2f}, {sec:.0f} s of sampling (one thread a chunk "
-              f"with --workers > 1)")
+        fd, fd_se = metrics.frechet_with_se(feats, ref)
+        print(f"{name}: w = {a.w:g}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} "
+              f"± {(acc * (1 - acc) / a.n) ** 0.5:.1%} (target ≥ 50 %), Fréchet {fd:.2f} ± {fd_se:.2f} (bootstrap), "
+              f"{sec:.0f} s of sampling (one thread a chunk with --workers > 1)")
 if "autoencoder" in parts:
     ae = load("cifar-autoencoder")
     x_test, _ = cifar10.test_data()
