@@ -2,7 +2,8 @@
 #   make lab    set everything up, then open the lessons in JupyterLab (as root too; extra server arguments
 #               in ARGS, e.g. make lab ARGS="--no-browser --port 8890" on a remote machine)
 #   make test   set everything up, then run the whole test suite (unit tests, every lesson under nbval in
-#               fast mode, and the widget test in headless Chromium)
+#               fast mode, and the widget test in headless Chromium); DIFFEDU_STRICT=1 makes any warning a
+#               lesson would print an error (diffedu/config.py), so a warning in a lesson's output fails
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -50,7 +51,7 @@ chromium:
 	fi
 
 test: setup-dev chromium
-	DIFFEDU_FAST=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env \
+	DIFFEDU_FAST=1 DIFFEDU_STRICT=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env \
 	  --durations=8
 
 clean:

@@ -7,10 +7,15 @@
 ``DIFFEDU_SIZE=fast|cpu|gpu`` overrides the choice (``DIFFEDU_FAST=1`` still means fast). In a lesson,
 ``steps = pick(gpu=5000, cpu=1500, fast=300)`` (or ``pick(5000, 300)``: full size, fast size, and the full
 size again on a CPU) reads the size once, at import.
+
+``DIFFEDU_STRICT=1`` (set by ``make test``): in a Jupyter kernel, a warning a student would see in a lesson's
+output is an error instead, so that nbval fails on it (``strict_warnings``). Every lesson imports this module in
+its first cell.
 """
 from __future__ import annotations
 
 import os
+import warnings
 
 SIZES = ("fast", "cpu", "gpu")
 _MISSING = object()
@@ -60,3 +65,39 @@ def describe() -> str:
     return (f"lesson size: {what}. To change it, start Jupyter with DIFFEDU_SIZE=fast|cpu|gpu "
             f"(e.g. DIFFEDU_SIZE=gpu make lab), or put import os; os.environ['DIFFEDU_SIZE'] = 'gpu' above the "
             f"imports of this cell and restart the kernel.")
+
+
+# Warnings a lesson may show under DIFFEDU_STRICT: (category, message regex, module regex), each with its reason.
+# Keep it short: a warning in a lesson's output is a bug to fix where it is raised.
+ALLOWED_WARNINGS: list[tuple[type[Warning], str, str]] = []
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (ipykernel's shell), where warnings appear in the lesson's output."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__module__.startswith("ipykernel")
+
+
+def strict_warnings(environ=None, kernel: bool | None = None) -> bool:
+    """Under $DIFFEDU_STRICT in a Jupyter kernel, turn every warning that the kernel would print into an error
+    (a traceback nbval reports): all categories but those Python hides by default (DeprecationWarning and
+    PendingDeprecationWarning raised outside the notebook's own code, ImportWarning, ResourceWarning), minus
+    ``ALLOWED_WARNINGS``. Returns whether it did. Run once when this module is imported."""
+    env = os.environ if environ is None else environ
+    if not _truthy(env.get("DIFFEDU_STRICT")) or not (_in_kernel() if kernel is None else kernel):
+        return False
+    warnings.filterwarnings("error")                         # filterwarnings puts each rule first: the last wins
+    for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=hidden)
+    for shown in (DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("error", category=shown, module="__main__")   # the notebook's own code: shown
+    for category, message, module in ALLOWED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+    return True
+
+
+STRICT: bool = strict_warnings()
