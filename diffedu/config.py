@@ -62,9 +62,9 @@ def describe() -> str:
     what = {"fast": "fast (CI: seconds, shipped checkpoints)",
             "cpu": "cpu (no GPU found: experiments sized for ≤ 3 minutes on a laptop or Binder)",
             "gpu": "gpu (full size)"}[SIZE]
-    return (f"lesson size: {what}. To change it, start Jupyter with DIFFEDU_SIZE=fast|cpu|gpu "
-            f"(e.g. DIFFEDU_SIZE=gpu make lab), or put import os; os.environ['DIFFEDU_SIZE'] = 'gpu' above the "
-            f"imports of this cell and restart the kernel.")
+    return (f"lesson size: {what}.\n"                # lines of at most 100 characters: none wraps in a notebook
+            f"To change it, start Jupyter with DIFFEDU_SIZE=fast|cpu|gpu (e.g. DIFFEDU_SIZE=gpu make lab), or put\n"
+            f"import os; os.environ['DIFFEDU_SIZE'] = 'gpu' above the imports of this cell and restart the kernel.")
 
 
 # Warnings a lesson may show under DIFFEDU_STRICT: (category, message regex, module regex), each with its reason.

@@ -59,3 +59,25 @@ def show(fig) -> None:
 
     display(fig)
     plt.close(fig)
+
+
+def markdown_table(header, rows, align=None) -> str:
+    """A Markdown table: ``header`` a list of column names, ``rows`` lists of cells (formatted by the caller;
+    None prints as —). ``align``: one of "l", "r" per column (default: the first left, the others right)."""
+    header = [str(h) for h in header]
+    align = align or "l" + "r" * (len(header) - 1)
+    if len(align) != len(header) or any(len(r) != len(header) for r in rows):
+        raise ValueError(f"every row and align need {len(header)} cells, one per column of {header}")
+    cell = lambda v: "—" if v is None else str(v).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def table(header, rows, align=None) -> None:
+    """Display a table as a table (Markdown: HTML in Jupyter, columns that never wrap inside a number; plain
+    text elsewhere). Arguments as ``markdown_table``."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown_table(header, rows, align)))
