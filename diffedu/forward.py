@@ -120,7 +120,7 @@ def eps_from_score(xt, t, score, sched: Schedule):
     return -score * torch.sqrt(1 - ab)
 
 
-# --- the reverse-step mean and the ELBO's Gaussian KL -----------------------------------------------
+# --- the reverse-step mean and the ELBO's Gaussian terms --------------------------------------------
 def ddpm_mean(xt, t, eps, sched: Schedule):
     """μ_θ(x_t, t) = (x_t − β_t / √(1 − ᾱ_t) · ε) / √α_t  (Algorithm 2, line 4 without the noise).
 
@@ -138,6 +138,20 @@ def gaussian_kl(mean1, var1, mean2, var2):
     if (var1 <= 0).any() or (var2 <= 0).any():
         raise ValueError("gaussian_kl needs strictly positive variances")
     return 0.5 * (torch.log(var2) - torch.log(var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1.0)
+
+
+def gaussian_nll(x, mean, var):
+    """−log N(x; mean, var I) per element (nats): ½ log(2π var) + (x − mean)² / (2 var); var broadcasts.
+
+    The decoder term of the variational bound, L_0 = −log p_θ(x_0 | x_1) with p_θ(x_0 | x_1) = N(μ_θ(x_1, 1), σ_1² I),
+    read as a density: right for continuous data such as lesson 02's ring. Ho et al.'s images are integers, and
+    their decoder integrates this Gaussian over each pixel's bin of width 2/255 instead (a probability, not a
+    density), which makes L_0 ≥ 0 and the whole bound a code length.
+    """
+    var = torch.as_tensor(var, dtype=mean.dtype, device=mean.device)
+    if (var <= 0).any():
+        raise ValueError("gaussian_nll needs a strictly positive variance")
+    return 0.5 * torch.log(2 * torch.pi * var) + 0.5 * (x - mean) ** 2 / var
 
 
 def kl_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
