@@ -192,3 +192,184 @@ def test_lesson11_checkers_accept_the_formulas_and_name_the_mistakes():
     assert not r and "weighs the *prior*" in r.message
     with pytest.raises(AssertionError):
         check_prior_preservation(lambda *a: torch.tensor(0.0), strict=True)
+
+
+def test_clip_guidance_checker_passes_the_library_and_names_each_mistake():
+    import math
+
+    from diffedu import DiscreteVP, FunctionModel
+    from diffedu.exercises import check_clip_guidance_grad
+    from diffedu.exercises.text import clip_guidance_grad
+    from diffedu.guidance import CLIPGuided
+    from diffedu.models import CLIP
+    from diffedu.text import caption_tokenizer
+
+    def grad(objective):
+        def student(x, t, f, g, tau):
+            x = x.detach().requires_grad_(True)
+            return torch.autograd.grad(objective(x, t, f, g, tau), x)[0]
+        return student
+
+    right = grad(lambda x, t, f, g, tau: math.exp(tau) * (f(x, t) * g).sum())
+    assert check_clip_guidance_grad(right)
+    cases = [
+        (grad(lambda x, t, f, g, tau: (f(x, t) * g).sum()), "e^τ is missing"),
+        (grad(lambda x, t, f, g, tau: tau * (f(x, t) * g).sum()), "*log* of the scale"),
+        (grad(lambda x, t, f, g, tau: math.exp(tau) * (f(x, t) * g).sum(1).mean()), "divided by B"),
+        (grad(lambda x, t, f, g, tau: math.exp(tau) * (f(x, t) @ g.T).sum()), "its own prompt only"),
+        (grad(lambda x, t, f, g, tau: math.exp(tau) * (f(x) * g).sum()), "pass t"),
+        (lambda x, t, f, g, tau: -right(x, t, f, g, tau), "sign is flipped"),
+    ]
+    messages = set()
+    for student, hint in cases:
+        r = check_clip_guidance_grad(student)
+        assert not r and hint in r.message, r.message
+        messages.add(r.message)
+    assert len(messages) == len(cases)  # each mistake its own diagnosis
+
+    # the reference is what the library's CLIP guidance adds to the score, over the guidance scale
+    torch.manual_seed(0)
+    tok = caption_tokenizer()
+    clip = CLIP(vocab=tok.itos[2:], dim=16, layers=1, heads=2, width=16).eval()
+    process = DiscreteVP("cosine", 1000)
+    zero = FunctionModel(lambda x, t: torch.zeros_like(x), process, "score")
+    x, t = torch.randn(3, 1, 28, 28), torch.tensor([200, 400, 600])
+    prompts = ["a seven", "a thick two", "a thin zero"]
+    added = CLIPGuided(zero, clip, prompts, 2.5).score(x, t) / 2.5
+    with torch.no_grad():
+        txt = clip.encode_text(tok.encode(prompts))
+    want = clip_guidance_grad(x, process.net_time(t), clip.encode_image, txt, float(clip.logit_scale.detach()))
+    torch.testing.assert_close(added, want, rtol=1e-4, atol=1e-5)
+
+
+def test_textual_inversion_checker_names_each_mistake_and_wants_the_gradient_on_v():
+    from torch import nn
+
+    from diffedu.adapt import WordEmbedding
+    from diffedu.exercises import check_inversion_loss
+
+    def loss(v, table, c, eps_theta, ids, x0, t, eps, ab, *, target="eps", noised=True, sqrt=True, encode=True,
+             new_row=True, reduce="mean", detach=False):
+        v = v.detach() if detach else v
+        rows = torch.cat([table, v[None]]) if new_row else table
+        e = rows[ids.clamp(max=len(rows) - 1)]
+        a = ab.reshape(-1, *[1] * (x0.ndim - 1))
+        zt = (a.sqrt() * x0 + (1 - a).sqrt() * eps if sqrt else a * x0 + (1 - a) * eps) if noised else x0
+        err = ((eps if target == "eps" else x0) - eps_theta(zt, t, c(e) if encode else e)) ** 2
+        return {"mean": err.mean(), "norm": err.flatten(1).sum(1).mean(), "sum": err.sum()}[reduce]
+
+    def student(**kw):
+        return lambda *a: loss(*a, **kw)
+
+    assert check_inversion_loss(student())
+    cases = [
+        (dict(target="x0"), "the target is the image"),
+        (dict(noised=False), "given the clean x_0"),
+        (dict(sqrt=False), "square roots are missing"),
+        (dict(encode=False), "frozen text encoder c_θ"),
+        (dict(new_row=False), "never reads v"),
+        (dict(reduce="norm"), "squared norm per image"),
+        (dict(reduce="sum"), "summed over the batch"),
+        (dict(detach=True), "no gradient reaches v"),
+    ]
+    messages = set()
+    for kw, hint in cases:
+        r = check_inversion_loss(student(**kw))
+        assert not r and hint in r.message, (kw, r.message)
+        messages.add(r.message)
+    assert len(messages) == len(cases)
+    def without_graph(*a):  # computed under no_grad: the value is right, the gradient is not
+        with torch.no_grad():
+            return loss(*a)
+    assert "no gradient reaches v" in check_inversion_loss(without_graph).message
+    with torch.no_grad():   # the checker itself may be called under no_grad
+        assert check_inversion_loss(student())
+
+    # the reference's lookup is the library's: ids ≥ V read the new row
+    table, v = torch.randn(9, 6, dtype=torch.float64), torch.randn(6, dtype=torch.float64)
+    ids = torch.tensor([[0, 9, 3], [9, 8, 1]])
+    emb = WordEmbedding(nn.Embedding.from_pretrained(table), v[None])
+    torch.testing.assert_close(emb(ids), torch.cat([table, v[None]])[ids])
+
+
+def test_guided_target_checker_passes_the_library_and_names_each_mistake():
+    import diffedu as de
+    from diffedu.exercises import check_guided_target
+    from diffedu.exercises.distill import guided_target
+    from diffedu.fewstep import guided_target as library_target
+
+    def col(w, z):
+        return w.reshape(-1, *[1] * (z.ndim - 1))
+
+    def combine(f):
+        return lambda teacher, z, t, y, w: f(teacher(z, t, None), teacher(z, t, y), col(w, z))
+
+    assert check_guided_target(combine(lambda u, c, w: u + w * (c - u)))
+    cases = [
+        (combine(lambda u, c, w: (1 + w) * c - w * u), "Meng et al.'s convention"),
+        (combine(lambda u, c, w: c + w * (u - c)), "roles are swapped"),
+        (lambda teacher, z, t, y, w: teacher(z, t, y) + col(w, z) * (teacher(z, t, y) - teacher(z, t, y)),
+         "both passes asked the teacher for the label"),
+        (combine(lambda u, c, w: u + w * c), "difference is missing"),
+        (lambda teacher, z, t, y, w: teacher(z, t, None) + w * (teacher(z, t, y) - teacher(z, t, None)),
+         "along the last axis"),
+        (lambda teacher, z, t, y, w: teacher(z, t, None) + w[0] * (teacher(z, t, y) - teacher(z, t, None)),
+         "use w[i] for sample i"),
+        (lambda teacher, z, t, y, w: teacher(z, t, None) + w.mean() * (teacher(z, t, y) - teacher(z, t, None)),
+         "(their mean)"),
+    ]
+    messages = set()
+    for student, hint in cases:
+        r = check_guided_target(student)
+        assert not r and hint in r.message, r.message
+        messages.add(r.message)
+    assert len(messages) == len(cases)
+
+    # the reference is the library's target for a real class-conditional teacher (w = 0: ∅, w = 1: y)
+    teacher = de.pretrained("mnist-flow")
+    z, t = torch.randn(3, 1, 28, 28, generator=torch.Generator().manual_seed(1)), torch.tensor([0.3, 0.6, 0.9])
+    y, w = torch.tensor([1, 4, 7]), torch.tensor([0.0, 1.5, 4.0])
+    with torch.no_grad():
+        want = library_target(teacher, z, t, y, w)
+        x0 = lambda z_, t_, y_: teacher.given(y, 0.0 if y_ is None else 1.0).x0(z_, t_)  # noqa: E731
+        torch.testing.assert_close(guided_target(x0, z, t, y, w), want, rtol=1e-4, atol=1e-4)
+
+
+def test_reflow_pairs_checker_passes_the_library_and_names_each_mistake():
+    import diffedu as de
+    from diffedu.exercises import check_reflow_pairs
+    from diffedu.exercises.flow import reflow_pairs
+    from diffedu.fewstep import reflow_pairs as library_pairs
+
+    def solve(u, x1, k, sign=1.0, end=False, grid=None, in_place=False):
+        ts = (torch.linspace(1, 0, k + 1) if grid is None else grid(k)).tolist()
+        x = x1 if in_place else x1.clone()
+        for t, s in zip(ts[:-1], ts[1:]):
+            x += sign * (s - t) * u(x, s if end else t)
+        return x
+
+    assert check_reflow_pairs(lambda u, x1, k: (solve(u, x1, k), x1))
+    cases = [
+        (lambda u, x1, k: (x1, solve(u, x1, k)), "wrong way round"),
+        (lambda u, x1, k: (solve(u, x1, k, in_place=True), x1), "overwritten in place"),
+        (lambda u, x1, k: (solve(u, x1, k, sign=-1.0), x1), "wrong way in time"),
+        (lambda u, x1, k: (x1 - u(x1, 1.0), x1), "one step, whatever"),
+        (lambda u, x1, k: (solve(u, x1, k, grid=lambda k: torch.linspace(1, 0, k)), x1), "steps − 1 intervals"),
+        (lambda u, x1, k: (solve(u, x1, k, end=True), x1), "end of each step"),
+    ]
+    messages = set()
+    for student, hint in cases:
+        r = check_reflow_pairs(student)
+        assert not r and hint in r.message, r.message
+        messages.add(r.message)
+    assert len(messages) == len(cases)
+
+    # the reference is the library's coupling: Euler from the same noise, paired with it
+    def field(x, t):
+        return torch.sin(x) * (1 + torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1)) - 0.4 * x
+    model = de.FunctionModel(field, de.Linear(), "velocity")
+    x0, x1 = library_pairs(model, 16, (2,), grid=6, method="euler", generator=torch.Generator().manual_seed(3),
+                           dtype=torch.float64)
+    want0, want1 = reflow_pairs(lambda x, t: field(x, torch.full((len(x),), t, dtype=x.dtype)), x1, 6)
+    torch.testing.assert_close(x0, want0)
+    assert torch.equal(x1, want1)

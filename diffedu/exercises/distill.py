@@ -1,5 +1,6 @@
 """Checkers for lesson 12 (few-step sampling): the progressive-distillation target x̃ (the lecture's
-Algorithm 2, line "Teacher x̂ target") and a consistency parameterisation's boundary condition."""
+Algorithm 2, line "Teacher x̂ target"), a consistency parameterisation's boundary condition, and the target of
+guided distillation's first stage (Meng et al. 2023)."""
 from __future__ import annotations
 
 import torch
@@ -95,3 +96,60 @@ def check_consistency_boundary(fn, strict: bool = False):
          variant(lambda t, m, d: torch.zeros_like(t), lambda t, m, d: torch.ones_like(t))),
     ]
     return run_check("consistency parameterisation f(x, t)", fn, consistency_function, cases, mistakes, strict)
+
+
+_LABEL_SHIFT = torch.linspace(-1.0, 1.0, 10, dtype=torch.float64)   # the stand-in teacher's answer to each label
+_NULL_SHIFT = 0.3                                                   # … and to the empty label ∅
+
+
+def _guided_teacher(z, t, y):
+    """A stand-in for the teacher's x̂_η(z_t; y): any function of (z_t, t, y) will do; y = None is the empty label ∅."""
+    col = lambda v: torch.as_tensor(v, dtype=z.dtype).reshape(-1, *[1] * (z.ndim - 1))  # noqa: E731
+    shift = _NULL_SHIFT if y is None else col(_LABEL_SHIFT[y])
+    return torch.tanh(z) * (1 - 0.5 * col(t)) + shift * (1 + z**2) / 2
+
+
+def guided_target(teacher, z_t, t, y, w):
+    """The reference: x̂_∅ + w (x̂_y − x̂_∅), each sample with its own w (``fewstep.guided_target`` computes it from
+    ``teacher.given(y, w)``: w = 0 is the unconditional teacher, w = 1 the conditional one)."""
+    u, c = teacher(z_t, t, None), teacher(z_t, t, y)
+    return u + w.reshape(-1, *[1] * (z_t.ndim - 1)) * (c - u)
+
+
+def check_guided_target(fn, strict: bool = False):
+    """fn(teacher, z_t, t, y, w) → x̂_η(z_t; ∅) + w (x̂_η(z_t; y) − x̂_η(z_t; ∅)): the guided teacher's x̂_0, what the
+    w-student regresses on. teacher(z, t, y) → x̂_0 (y = None asks for the empty label ∅); z_t (B, …), t (B,), y (B,)
+    labels, w (B,) one guidance scale per sample (this course's convention: w = 0 unconditional, w = 1 conditional)."""
+    g = _gen()
+    cases = []
+    for shape in ((3, 1, 2, 3), (5, 2)):          # the first one's last axis is as long as the batch (see mistakes)
+        b = shape[0]
+        cases.append((_guided_teacher, torch.randn(shape, generator=g, dtype=torch.float64),
+                      0.1 + 0.8 * torch.rand(b, generator=g, dtype=torch.float64),
+                      torch.randint(0, 10, (b,), generator=g), 6 * torch.rand(b, generator=g, dtype=torch.float64)))
+
+    def variant(combine):
+        def f(teacher, z, t, y, w):
+            return combine(teacher(z, t, None), teacher(z, t, y), w.reshape(-1, *[1] * (z.ndim - 1)))
+        return f
+
+    mistakes = [
+        ("this is Meng et al.'s convention, (1 + w) x̂_y − w x̂_∅: the same family with w shifted by one (their w = 0 is "
+         "our w = 1). This course writes x̂_∅ + w (x̂_y − x̂_∅): w = 0 is the unconditional teacher.",
+         variant(lambda u, c, w: (1 + w) * c - w * u)),
+        ("the roles are swapped: start from the unconditional x̂_∅ and move towards the conditional x̂_y.",
+         variant(lambda u, c, w: c + w * (u - c))),
+        ("both passes asked the teacher for the label, so the guidance term vanished: the second pass is the empty "
+         "label ∅ (teacher(z_t, t, None)).", variant(lambda u, c, w: c)),
+        ("the difference is missing: x̂_∅ + w x̂_y is not a guided prediction; move from x̂_∅ along x̂_y − x̂_∅.",
+         variant(lambda u, c, w: u + w * c)),
+        ("w multiplied along the last axis: a (B,) tensor times a (B, …) tensor lines up with the *last* dimension. "
+         "Reshape it to w.reshape(-1, *[1] * (z_t.ndim - 1)) so that each sample gets its own w.",
+         lambda teacher, z, t, y, w: teacher(z, t, None) + w * (teacher(z, t, y) - teacher(z, t, None))),
+        ("one w for the whole batch: each sample has its own guidance scale (the student is trained on a different w "
+         "per sample), so use w[i] for sample i.",
+         variant(lambda u, c, w: u + w.flatten()[0] * (c - u))),
+        ("one w for the whole batch (their mean): each sample has its own guidance scale, so use w[i] for sample i.",
+         variant(lambda u, c, w: u + w.mean() * (c - u))),
+    ]
+    return run_check("guided-distillation target", fn, guided_target, cases, mistakes, strict)

@@ -1,5 +1,6 @@
 """Checkers for lesson 13 (flow matching): the regression target on the linear path, one Euler step of the
-velocity ODE. Time runs as in the lecture: t = 0 is the data x_0, t = 1 the noise x_1 = ε."""
+velocity ODE, and reflow's coupled pairs. Time runs as in the lecture: t = 0 is the data x_0, t = 1 the noise
+x_1 = ε."""
 from __future__ import annotations
 
 import torch
@@ -90,3 +91,48 @@ def check_euler_step(fn, strict: bool = False):
          "x_t + (s − t)·u.", lambda x, t, s, u: x - t * u(x, t)),
     ]
     return run_check("Euler step of dx/dt = u(x, t)", fn, euler_step, cases, mistakes, strict)
+
+
+def reflow_pairs(velocity, x1: torch.Tensor, steps: int):
+    """The reference: (x_0, x_1) with x_0 the Euler solution of dx/dt = u(x, t) from the noise x_1 at t = 1 down to
+    t = 0 on ``steps`` equal steps — what ``fewstep.reflow_pairs(model, n, shape, grid=steps, method="euler")``
+    returns for the noise it draws."""
+    ts = torch.linspace(1, 0, steps + 1, dtype=torch.float64).tolist()
+    x = x1
+    for t, s in zip(ts[:-1], ts[1:]):
+        x = euler_step(x, t, s, velocity)
+    return x, x1
+
+
+def check_reflow_pairs(fn, strict: bool = False):
+    """fn(velocity, x1, steps) → (x0, x1): the 1-rectified flow's coupling of the noise x1 (B, …) with its sample,
+    x0 the Euler solution of dx/dt = velocity(x, t) from t = 1 down to t = 0 in ``steps`` equal steps (t a float),
+    and x1 the same noise it started from — the pairs reflow trains on."""
+    g = _gen()
+    cases = [(_field, torch.randn(shape, generator=g, dtype=torch.float64), steps)
+             for shape, steps in (((8, 2), 4), ((3, 1, 3, 3), 5))]
+
+    def euler(x1, steps, slope_at_end=False, grid=None, sign=1.0):
+        ts = (torch.linspace(1, 0, steps + 1) if grid is None else grid).double().tolist()
+        x = x1
+        for t, s in zip(ts[:-1], ts[1:]):
+            x = x + sign * (s - t) * _field(x, s if slope_at_end else t)
+        return x
+
+    mistakes = [
+        ("the pair is the wrong way round: return (x_0, x_1), the data end first, as `reflow_loss(net, x0, x1)` and "
+         "`fewstep.reflow_pairs` take it.", lambda u, x1, k: (euler(x1, k), x1)[::-1]),
+        ("your x_1 is the end point: the noise was overwritten in place (x = x1 followed by x += …, or x1 itself "
+         "updated). Keep the noise: start from a copy, x = x1.clone(), or write x = x + h·u.",
+         lambda u, x1, k: (euler(x1, k), euler(x1, k))),
+        ("the steps go the wrong way in time: from t down to s < t the step is x + (s − t)·u = x − |h|·u; you "
+         "added |h|·u and moved away from the data.", lambda u, x1, k: (euler(x1, k, sign=-1.0), x1)),
+        ("one step, whatever `steps` says: x_1 − u(x_1, 1) is Euler-1; take `steps` steps of size 1/steps.",
+         lambda u, x1, k: (euler(x1, 1), x1)),
+        ("your grid has steps − 1 intervals: `steps` Euler steps need steps + 1 times, torch.linspace(1, 0, steps + 1).",
+         lambda u, x1, k: (euler(x1, k, grid=torch.linspace(1, 0, k)), x1)),
+        ("you evaluated the velocity at the end of each step: explicit Euler uses the slope where the step starts, "
+         "u(x_t, t).", lambda u, x1, k: (euler(x1, k, slope_at_end=True), x1)),
+    ]
+    safe = lambda u, x1, k: fn(u, x1.clone(), k)  # noqa: E731  (a student's in-place update must not spoil the case)
+    return run_check("reflow pairs (x_0, x_1)", safe, reflow_pairs, cases, mistakes, strict)
