@@ -11,7 +11,16 @@ from numbers import Integral, Real
 import torch
 
 
+def _scalar(value):
+    """A 0-dim real tensor as its Python number (``torch.tensor(5)`` counts as 5); anything else unchanged."""
+    if torch.is_tensor(value) and value.ndim == 0 and value.dtype != torch.bool and not value.is_complex():
+        return value.item()
+    return value
+
+
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer (Python, NumPy or a 0-dim integer tensor; not a bool) in [low, high]."""
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
@@ -23,7 +32,9 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
 
 def check_real(name: str, value, *, low: float | None = None, high: float | None = None,
                low_open: bool = False, high_open: bool = False) -> float:
-    """A finite float in the interval [low, high] (ends opened by ``low_open`` / ``high_open``)."""
+    """A finite float in the interval [low, high] (ends opened by ``low_open`` / ``high_open``); NumPy numbers and
+    0-dim tensors count as numbers."""
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     value = float(value)
@@ -64,11 +75,14 @@ def check_batched(name: str, x: torch.Tensor) -> torch.Tensor:
 def check_labels(name: str, y, num_classes: int, n: int | None = None, device=None) -> torch.Tensor:
     """Class labels as a long tensor on ``device``: an int (every sample), or n of them ((n,); n None: any number),
     each in [0, num_classes) — label num_classes is the null label ∅ of classifier-free guidance, not a class."""
-    if isinstance(y, (bool, float)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
+    if y is None or isinstance(y, (bool, float, str, bytes, dict, set)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
                                                                 or y.dtype == torch.bool):
         raise ValueError(f"{name} must be integer class labels, got {y!r}")
-    y = torch.as_tensor(y, device=device)
-    if y.is_floating_point() or y.dtype == torch.bool:
+    try:
+        y = torch.as_tensor(y, device=device)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be integer class labels (an int or a sequence of ints), got {y!r}") from None
+    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
         raise ValueError(f"{name} must be integer class labels, got {y.tolist()!r}")
     y = y.to(torch.long)
     if y.numel() and (y.min() < 0 or y.max() >= num_classes):
@@ -115,3 +129,32 @@ def check_scale(name: str, w, batch: int | None = None):
         raise ValueError(f"{name} must be a number or one scale per sample: it has {w.shape[0]} scales but the batch "
                          f"has {batch} samples")
     return w
+
+
+def check_generator(name: str, generator) -> None:
+    """None or a ``torch.Generator`` (an int seed is a common slip: say how to make one from it)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        hint = (f" (to seed with {generator!r}: torch.Generator().manual_seed({generator!r}))"
+                if isinstance(generator, Integral) and not isinstance(generator, bool) else "")
+        raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__} {generator!r}{hint}")
+
+
+def check_callable(name: str, fn, what: str = "a function", optional: bool = False) -> None:
+    """A callable (or None when ``optional``)."""
+    if not (callable(fn) or optional and fn is None):
+        raise TypeError(f"{name} must be {what}{' or None' if optional else ''}, got {type(fn).__name__} {fn!r}")
+
+
+def check_shape(name: str, shape) -> tuple:
+    """One sample's shape: an int or a sequence of positive ints, as a tuple."""
+    shape = (shape,) if isinstance(_scalar(shape), Integral) and not isinstance(shape, bool) else shape
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ValueError(f"{name} must be a tuple of positive ints (one sample's shape, e.g. (2,) or (1, 28, 28)), "
+                         f"got {shape!r}")
+    shape = tuple(shape)
+    for v in shape:
+        v = _scalar(v)
+        if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
+            raise ValueError(f"{name} must be a tuple of positive ints (one sample's shape, e.g. (2,) or (1, 28, 28)), "
+                             f"got {shape!r}")
+    return tuple(int(_scalar(v)) for v in shape)

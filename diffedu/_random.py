@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_generator
+
 
 def _device(like: torch.Tensor, generator) -> torch.device:
+    check_generator("generator", generator)
     return like.device if generator is None else generator.device
 
 

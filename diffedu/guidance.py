@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_labels, check_real
+from ._checks import check_labels, check_real, check_scale, check_tokens
 from .model import Guided, Model, cfg_combine
 
 __all__ = ["cfg_combine", "guided_score", "classifier_guided", "Guided", "ClassifierGuided", "CLIPGuided"]
@@ -35,7 +35,7 @@ def classifier_guided(model, classifier, y, scale: float) -> "ClassifierGuided":
 
 def guided_score(score_uncond: torch.Tensor, score_cond: torch.Tensor, gamma: float) -> torch.Tensor:
     """The lecture's (1 − γ)∇log p(x) + γ∇log p(x|y) (exact scores in the 2-D lessons): ``cfg_combine``."""
-    return cfg_combine(score_uncond, score_cond, gamma)
+    return cfg_combine(score_uncond, score_cond, check_scale("gamma", gamma, score_uncond.shape[0]))
 
 
 class ClassifierGuided(Model):
@@ -48,6 +48,12 @@ class ClassifierGuided(Model):
     prediction = "score"
 
     def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float):
+        if getattr(model, "process", None) is None or not callable(getattr(model, "score", None)):
+            raise TypeError(f"model must be a diffedu Model (e.g. pretrained(NAME)), got {type(model).__name__}")
+        if not isinstance(classifier, torch.nn.Module):
+            raise TypeError(f"{'clip' if isinstance(self, CLIPGuided) else 'classifier'} must be a network "
+                            f"(a torch.nn.Module taking (x_t, t), e.g. pretrained('mnist-noisy-classifier')), "
+                            f"got {type(classifier).__name__}")
         cp = getattr(classifier, "process", None)
         if cp is not None and cp != model.process:
             raise ValueError(f"the classifier was trained on {cp.spec()}, the model on {model.process.spec()}: "
@@ -79,12 +85,11 @@ class CLIPGuided(ClassifierGuided):
 
     def __init__(self, model: Model, clip: torch.nn.Module, prompts, scale: float):
         super().__init__(model, clip, prompts, scale)
-        self.clip, self.prompts = clip, prompts
+        if not hasattr(clip, "tokenizer") or not callable(getattr(clip, "encode_text", None)):
+            raise TypeError(f"clip must be a CLIP (e.g. pretrained('mnist-clip')), got {type(clip).__name__}")
+        self.clip, self.prompts = clip, check_tokens("prompts", prompts, clip.tokenizer)
 
     def log_likelihood(self, x: torch.Tensor, t_net: torch.Tensor) -> torch.Tensor:
-        tokens = self.prompts
-        if isinstance(tokens, (str, list, tuple)):
-            tokens = self.clip.tokenizer.encode(tokens)
-        txt = self.clip.encode_text(tokens.to(x.device)).detach()
+        txt = self.clip.encode_text(self.prompts.to(x.device)).detach()
         txt = txt.expand(x.shape[0], -1) if txt.shape[0] == 1 else txt
         return self.clip.logit_scale.exp() * (self.clip.encode_image(x, t_net) * txt).sum()

@@ -23,9 +23,17 @@ from __future__ import annotations
 import torch
 
 from . import processes as P
-from ._checks import check_labels, check_scale, check_tokens
+from ._checks import check_labels, check_real, check_scale, check_tokens
 
 PREDICTIONS = ("eps", "x0", "v", "score", "velocity")
+
+
+def check_x(x) -> torch.Tensor:
+    """The state a model is asked about: a floating-point tensor (batch, ...)."""
+    if not torch.is_tensor(x) or not x.is_floating_point() or x.ndim < 1:
+        got = f"a {x.dtype} tensor of shape {tuple(x.shape)}" if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"x must be a floating-point tensor of shape (batch, ...), got {got}")
+    return x
 
 
 class Model:
@@ -39,6 +47,7 @@ class Model:
 
     # --- one prediction in, every parameterisation out ----------------------------------------------
     def _coeffs(self, x, t, derivative=False):
+        check_x(x)
         t = self.process.time_tensor(t, x.shape[0], x.device)
         a, s = self.process.alpha_sigma(t)
         d = self.process.d_alpha_sigma(t) if derivative else (None, None)
@@ -66,17 +75,17 @@ class Model:
 
     def eps(self, x, t):
         if self.prediction == "eps":
-            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+            return self.output(check_x(x), self.process.time_tensor(t, x.shape[0], x.device))
         return self.x0_eps(x, t)[1]
 
     def x0(self, x, t):
         if self.prediction == "x0":
-            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+            return self.output(check_x(x), self.process.time_tensor(t, x.shape[0], x.device))
         return self.x0_eps(x, t)[0]
 
     def score(self, x, t):
         if self.prediction == "score":
-            return self.output(x, self.process.time_tensor(t, x.shape[0], x.device))
+            return self.output(check_x(x), self.process.time_tensor(t, x.shape[0], x.device))
         _, _, s, _, _ = self._coeffs(x, t)
         if (s == 0).any():
             raise ValueError("the score is undefined where σ_t = 0 (t at the clean data): use t > 0")
@@ -197,8 +206,9 @@ def cfg_combine(out_null: torch.Tensor, out_cond: torch.Tensor, w) -> torch.Tens
     """out_∅ + w (out_c − out_∅), the classifier-free-guided prediction: w a number, or a (B,) tensor (one scale per
     sample). torch.lerp's two-sided formula returns out_∅ at w = 0 and out_c at w = 1 exactly."""
     if torch.is_tensor(w) and w.ndim:
-        return torch.lerp(out_null, out_cond, P.column(w.to(out_null.dtype), out_null))
-    return torch.lerp(out_null, out_cond, float(w))
+        return torch.lerp(out_null, out_cond, P.column(check_scale("w", w, out_null.shape[0]).to(out_null.dtype),
+                                                       out_null))
+    return torch.lerp(out_null, out_cond, check_real("w", w))
 
 
 def conditioned(model, y):

@@ -117,6 +117,8 @@ class Process:
         if self.discrete and t.is_floating_point():
             if not torch.equal(t, t.round()):
                 raise ValueError(f"t must be an integer step for {type(self).__name__}, got {t.tolist()}")
+        if t.ndim > 1 or t.ndim == 1 and t.shape[0] != batch:
+            raise ValueError(f"t must be one time or one per sample, shape ({batch},), got shape {tuple(t.shape)}")
         self._check_range(t)
         t = t.to(dtype)
         return t.expand(batch) if t.ndim == 0 else t

@@ -24,12 +24,15 @@ generator's device and moved to x's, so one seed gives the same samples on a lap
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import torch
 
-from .._checks import check_batched
+from .._checks import check_batched, check_callable, check_generator
 from .._random import randn
 from ..processes import column
+
+KEYS = ("i", "t", "t_next", "x", "x0_hat", "nfe", "last")   # what the callback's dict holds
 
 
 def check_model(model):
@@ -41,17 +44,28 @@ def check_model(model):
     return process
 
 
+def steps_of(grid) -> int | None:
+    """``grid`` as a number of steps when it is one: a Python or NumPy int, or a 0-dim integer tensor (not a bool)."""
+    if torch.is_tensor(grid) and grid.ndim == 0 and not (grid.is_floating_point() or grid.is_complex()
+                                                          or grid.dtype == torch.bool):
+        return int(grid)
+    return int(grid) if isinstance(grid, Integral) and not isinstance(grid, bool) else None
+
+
 def grid_of(model, grid, *, increasing_ok: bool = False, min_len: int = 2) -> list:
     """The sampler's times as Python numbers (ints for a discrete process), checked."""
     process = check_model(model)
-    if isinstance(grid, int) and not isinstance(grid, bool):
-        grid = process.grid(grid)
-    if isinstance(grid, str) or grid is None:
+    if steps_of(grid) is not None:
+        grid = process.grid(steps_of(grid))
+    if isinstance(grid, (str, bytes, bool, set, dict)) or grid is None:
         raise ValueError(f"grid must be an int (number of steps) or a sequence of times, got {grid!r}")
     try:
-        g = torch.as_tensor(grid, dtype=torch.float64).flatten()
+        g = torch.as_tensor(grid, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         raise ValueError(f"grid must be an int (number of steps) or a sequence of times, got {grid!r}") from None
+    if g.ndim != 1:
+        raise ValueError(f"grid must be an int (number of steps) or a flat sequence of times, got "
+                         f"{'a number' if g.ndim == 0 else f'shape {tuple(g.shape)}'}: {grid!r}")
     if g.numel() < min_len:
         raise ValueError(f"grid must hold at least {min_len} time(s)" + (" (start and end)" if min_len == 2 else ""))
     if not torch.isfinite(g).all():
@@ -103,8 +117,11 @@ def noise(x: torch.Tensor, generator) -> torch.Tensor:
     return randn(x.shape, x, generator)
 
 
-def start(x: torch.Tensor) -> torch.Tensor:
-    check_batched("x", x)
+def start(x: torch.Tensor, generator=None, callback=None, name: str = "x") -> torch.Tensor:
+    """The sampler's starting state, cloned, after checking it and the sampler's ``generator`` and ``callback``."""
+    check_generator("generator", generator)
+    check_callable("callback", callback, "a function of one dict (see diffedu.samplers.common)", optional=True)
+    check_batched(name, x)
     return x.clone()
 
 
@@ -122,7 +139,7 @@ def check_clip(clip_x0):
     return float(clip_x0)
 
 
-__all__ = ["check_model", "grid_of", "alpha_sigma", "tt", "checked", "denoise", "noise", "start", "report", "check_clip", "column"]
+__all__ = ["check_model", "grid_of", "steps_of", "KEYS", "alpha_sigma", "tt", "checked", "denoise", "noise", "start", "report", "check_clip", "column"]
 
 
 class Recorder:
@@ -134,9 +151,13 @@ class Recorder:
     """
 
     def __init__(self, every: int = 1, key: str = "x", start: torch.Tensor | None = None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or steps_of(every) is None or steps_of(every) < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
-        self.every, self.key = every, key
+        if key not in KEYS:
+            raise ValueError(f"key must be one of the callback's keys {KEYS}, got {key!r}")
+        if start is not None and not torch.is_tensor(start):
+            raise ValueError(f"start must be a tensor (the sampler's x) or None, got {type(start).__name__}")
+        self.every, self.key = steps_of(every), key
         self.frames = [] if start is None else [start.detach().cpu().clone()]
         self.times = [] if start is None else ["start"]
 

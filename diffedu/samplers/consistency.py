@@ -11,7 +11,7 @@ import math
 import torch
 
 from .._checks import check_int
-from .common import check_model, grid_of, noise, report, start, tt
+from .common import check_model, grid_of, noise, report, start, steps_of, tt
 
 
 @torch.no_grad()
@@ -26,12 +26,12 @@ def consistency_sample(model, x_T: torch.Tensor, grid, *, generator=None, callba
     """
     process = check_model(model)
     t_min = float(getattr(model, "t_min", process.t_clean))
-    if isinstance(grid, int) and not isinstance(grid, bool):
-        grid = process.grid(check_int("grid", grid, low=1))[:-1]
+    if steps_of(grid) is not None:
+        grid = process.grid(check_int("grid", steps_of(grid), low=1))[:-1]
     ts = grid_of(model, grid, min_len=1)
     if ts[-1] <= t_min:
         raise ValueError(f"grid times must all be > t_min = {t_min}, got {ts}")
-    x = start(x_T)
+    x = start(x_T, generator, callback, "x_T")
     a_min, s_min = (float(v) for v in process.alpha_sigma(torch.tensor(t_min, dtype=torch.float64)))
     for i, t in enumerate(ts):
         x0_hat = model.x0(x, tt(model, t, x))

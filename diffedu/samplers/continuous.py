@@ -32,7 +32,7 @@ def reverse_sde_sample(model, x: torch.Tensor, grid, *, corrector_steps: int = 0
     corrector_steps = check_int("corrector_steps", corrector_steps, low=0)
     snr = check_real("snr", snr, low=0, low_open=True)
     ts = grid_of(model, grid)
-    x = start(x)
+    x = start(x, generator, callback)
     nfe = 0
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         dt = t - s
@@ -67,7 +67,7 @@ def probability_flow_ode(model, x: torch.Tensor, grid, *, method: str = "heun", 
     if method not in ("euler", "heun"):
         raise ValueError(f"method must be 'euler' or 'heun', got {method!r}")
     ts = grid_of(model, grid, increasing_ok=True)
-    x = start(x)
+    x = start(x, None, callback)
 
     def velocity(x, t):  # dx/dt = α' x̂_0 + σ' ε̂ from one evaluation; x̂_0 for the callback
         x0_hat, eps = (checked("the model", v, x) for v in model.x0_eps(x, tt(model, t, x)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .._checks import check_real
@@ -48,7 +49,10 @@ def ddim_sample(model, x: torch.Tensor, grid=50, *, eta=0.0, clip_x0: float | No
     """
     if callable(eta):
         def eta_at(t):
-            return check_real("eta(t)", float(eta(t)), low=0)
+            v = eta(t)
+            if isinstance(v, (bool, np.bool_)) or torch.is_tensor(v) and v.dtype == torch.bool and v.ndim == 0:
+                v = float(v)                                                   # eta=lambda t: t > 500
+            return check_real(f"eta(t) at t = {t}", v, low=0)
     else:
         eta_value = check_real("eta", eta, low=0)
 
@@ -56,7 +60,7 @@ def ddim_sample(model, x: torch.Tensor, grid=50, *, eta=0.0, clip_x0: float | No
             return eta_value
     clip_x0 = check_clip(clip_x0)
     ts = grid_of(model, grid)
-    x = start(x)
+    x = start(x, generator, callback)
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         (a_t, s_t), (a_s, s_s) = alpha_sigma(model, t, x), alpha_sigma(model, s, x)
         x0_hat, eps = denoise(model, x, t, a_t, s_t, clip_x0)

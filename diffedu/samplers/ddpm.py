@@ -39,7 +39,7 @@ def ddpm_sample(model, x: torch.Tensor, grid=None, *, variance: str = "beta", cl
             raise ValueError("grid is required for a continuous process (only a discrete one has every step)")
         grid = p.T
     ts = grid_of(model, grid)
-    x = start(x)
+    x = start(x, generator, callback)
     for i, (t, s) in enumerate(zip(ts[:-1], ts[1:])):
         (a_t, s_t), (a_s, s_s) = alpha_sigma(model, t, x), alpha_sigma(model, s, x)
         x0_hat, _ = denoise(model, x, t, a_t, s_t, clip_x0)

@@ -31,7 +31,7 @@ def langevin(model, x: torch.Tensor, t, *, step_size: float, n_steps: int, gener
     step_size = check_real("step_size", step_size, low=0, low_open=True)
     n_steps = check_int("n_steps", n_steps, low=1)
     (t,) = grid_of(model, [t], min_len=1)
-    x = start(x)
+    x = start(x, generator, callback)
     a, s = alpha_sigma(model, t, x)
     for i in range(n_steps):
         score = checked("the model's score", model.score(x, tt(model, t, x)), x)
@@ -55,7 +55,7 @@ def annealed_langevin(model, x: torch.Tensor, grid, *, step_size: float = 2e-5, 
     ts = grid_of(model, grid, min_len=1)
     denoise = alpha_sigma(model, ts[-1], x)[1] == 0
     levels = ts[:-1] if denoise else ts
-    x = start(x)
+    x = start(x, generator, callback)
     s_last = alpha_sigma(model, levels[-1], x)[1]
     i = 0
     for level, t in enumerate(levels):
