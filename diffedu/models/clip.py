@@ -39,6 +39,10 @@ class TextTower(nn.Module):
                 tokens.shape[1] != self.length:
             got = f"{tuple(tokens.shape)} {tokens.dtype}" if torch.is_tensor(tokens) else type(tokens).__name__
             raise ValueError(f"tokens must be int64 of shape (batch, {self.length}) (Tokenizer.encode), got {got}")
+        n = len(self.embed.weight)                     # the vocabulary, with any words added by diffedu.adapt
+        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= n):
+            raise ValueError(f"tokens must be token ids in [0, {n - 1}] (the tokenizer's vocabulary), got values in "
+                             f"[{int(tokens.min())}, {int(tokens.max())}]")
         mask = tokens != 0
         h = self.embed(tokens) + self.pos
         return self.norm(self.encoder(h, src_key_padding_mask=~mask)), mask

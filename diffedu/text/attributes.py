@@ -20,6 +20,8 @@ def _ink(x: torch.Tensor) -> torch.Tensor:
     if not torch.is_tensor(x) or x.ndim not in (3, 4) or x.shape[-2:] != (28, 28) or (x.ndim == 4 and x.shape[1] != 1):
         got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
         raise ValueError(f"x must be digits of shape (B, 1, 28, 28) or (B, 28, 28), got {got}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError("x contains NaN or infinite values: no ink can be measured on them")
     return (x.reshape(x.shape[0], 28, 28) > 0).double()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .._checks import check_int
 from ..models.tokenizer import Tokenizer, words
 from .attributes import slant, thickness
 
@@ -48,8 +49,13 @@ def attributes(x: torch.Tensor) -> list[dict]:
 def caption(digit: int, stroke: str | None, slant_: str | None, k: int, held_out=HELD_OUT) -> str:
     """The caption of variant k for a digit with these attributes (None: not mentioned). Attributes in
     ``held_out`` with this digit are dropped; templates whose slots cannot be filled are skipped."""
-    if not 0 <= int(digit) <= 9:
-        raise ValueError(f"digit must be in 0..9, got {digit!r}")
+    digit = check_int("digit", digit, low=0, high=9)
+    k = check_int("k", k)
+    for name, value, bins in (("stroke", stroke, STROKE_BINS), ("slant_", slant_, SLANT_BINS)):
+        if value is not None and value not in bins:
+            raise ValueError(f"{name} must be one of {sorted(bins)} or None (not mentioned), got {value!r}")
+    if isinstance(held_out, (str, bytes)) or not hasattr(held_out, "__contains__"):
+        raise ValueError(f"held_out must be a set of (digit, attribute) pairs, got {held_out!r}")
     stroke = None if (digit, stroke) in held_out else stroke
     slant_ = None if (digit, slant_) in held_out else slant_
     usable = [t for t in TEMPLATES if ("{stroke}" not in t or stroke) and ("{slant}" not in t or slant_)]
@@ -62,7 +68,18 @@ def caption(digit: int, stroke: str | None, slant_: str | None, k: int, held_out
 def captions(x: torch.Tensor, y: torch.Tensor, start: int = 0, held_out=HELD_OUT) -> list[str]:
     """One caption per image; image i (counted from ``start``) uses variant 7919 i + 3 (templates and synonyms
     in turn). Training draws a fresh variant each time an image is seen (``caption`` with a random k)."""
+    if not torch.is_tensor(y):
+        try:
+            y = torch.as_tensor(y)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"y must be the digits' labels (a (B,) int tensor), got {y!r}") from None
+    if y.ndim != 1 or y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"y must be the digits' labels (a (B,) int tensor), got a {y.dtype} tensor of shape "
+                         f"{tuple(y.shape)}")
+    start = check_int("start", start, low=0)
     attrs = attributes(x)
+    if len(attrs) != len(y):
+        raise ValueError(f"y must hold one label per image: {len(y)} labels for {len(attrs)} images")
     return [caption(int(d), a["stroke"], a["slant"], 7919 * (start + i) + 3, held_out)
             for i, (d, a) in enumerate(zip(y.tolist(), attrs))]
 
@@ -70,6 +87,8 @@ def captions(x: torch.Tensor, y: torch.Tensor, start: int = 0, held_out=HELD_OUT
 def mentioned(text: str) -> dict:
     """The digit and attributes a caption (or any prompt in this vocabulary) asks for: the inverse of
     ``caption``, used to score samples against their prompts. {"digit": int | None, "stroke": …, "slant": …}."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a caption or prompt (a string), got {type(text).__name__} {text!r}")
     words = text.lower().replace(",", " ").split()
     joined = " ".join(words)
     digit = next((i for i, n in enumerate(NAMES) if n in words or str(i) in words), None)

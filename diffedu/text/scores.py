@@ -11,6 +11,10 @@ from .captions import attributes, mentioned
 def prompt_agreement(images: torch.Tensor, prompts: list, classifier) -> dict:
     """Per image: did the sample give what its prompt asked? {"digit", "stroke", "slant": (N,) float64, 1 agree,
     0 disagree, NaN not asked; "pred": (N,) the classifier's digits}."""
+    if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or \
+            not all(isinstance(p, str) for p in prompts):
+        raise ValueError(f"prompts must be a list of strings, one per image, got {type(prompts).__name__} "
+                         f"{prompts!r:.80}")
     if len(prompts) != len(images):
         raise ValueError(f"one prompt per image: {len(prompts)} prompts for {len(images)} images")
     dev = next(classifier.parameters()).device
@@ -28,6 +32,10 @@ def prompt_agreement(images: torch.Tensor, prompts: list, classifier) -> dict:
 
 def summary(agreement: dict) -> dict:
     """Each of digit, stroke and slant: the accuracy over the prompts that asked for it (NaN if none did)."""
+    missing = [k for k in ("digit", "stroke", "slant") if not isinstance(agreement, dict) or k not in agreement]
+    if missing:
+        raise ValueError(f"agreement must be what prompt_agreement returns (a dict with 'digit', 'stroke' and "
+                         f"'slant'), missing {missing}")
     out = {}
     for key in ("digit", "stroke", "slant"):
         v = agreement[key]
