@@ -50,6 +50,13 @@ def verified(path: Path, sha256: str, decompress: bool = True) -> bool:
         return False
 
 
+def check_root(root, name: str = "root"):
+    """None or a folder / file path (a str or os.PathLike)."""
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"{name} must be a path (a str or pathlib.Path) or None, got {type(root).__name__} {root!r}")
+    return root
+
+
 def check_mirrors(mirrors) -> list[str]:
     """One URL or a list of URLs (base folders), as a list."""
     if isinstance(mirrors, str):

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import gzip
 import tarfile
+import zipfile
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._fetch import REPO_DATASETS, check_mirrors, fetch, fetch_all
+from ._fetch import REPO_DATASETS, check_mirrors, check_root, fetch, fetch_all
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 ARCHIVE = "cifar-10-binary.tar.gz"
@@ -35,6 +37,8 @@ SUBSET_SHA256 = "0993cf8b8e43bc207603aef9787006995746513f5e3fa5a52e06d1b06992633
 
 def parse_records(data: bytes, expect: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Binary CIFAR records → images (N, 3, 32, 32) uint8 and labels (N,) uint8, sizes and labels checked."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data must be the bytes of CIFAR-10 binary records, got {type(data).__name__}")
     if len(data) % RECORD:
         raise ValueError(f"not CIFAR-10 binary records: {len(data)} bytes is not a multiple of {RECORD}")
     n = len(data) // RECORD
@@ -49,19 +53,33 @@ def parse_records(data: bytes, expect: int | None = None) -> tuple[np.ndarray, n
 
 def read_archive(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """The split's records from the archive, read member by member without extracting anything."""
+    _check_split(split)
     images, labels = [], []
-    with tarfile.open(path, "r:gz") as tar:
-        for name in MEMBERS[split]:
-            try:
-                member = tar.getmember(name)
-            except KeyError:
-                raise ValueError(f"{path} has no member {name}: not the CIFAR-10 binary archive") from None
-            if not member.isfile():
-                raise ValueError(f"{path}: {name} is not a regular file")
-            x, y = parse_records(tar.extractfile(member).read(), RECORDS_PER_BATCH)
-            images.append(x)
-            labels.append(y)
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for name in MEMBERS[split]:
+                try:
+                    member = tar.getmember(name)
+                except KeyError:
+                    raise ValueError(f"{path} has no member {name}: not the CIFAR-10 binary archive") from None
+                if not member.isfile():
+                    raise ValueError(f"{path}: {name} is not a regular file")
+                try:
+                    x, y = parse_records(tar.extractfile(member).read(), RECORDS_PER_BATCH)
+                except ValueError as e:
+                    raise ValueError(f"{path}: {name}: {e}") from None
+                images.append(x)
+                labels.append(y)
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ValueError(f"{path} is not a readable .tar.gz archive (the CIFAR-10 binary one): "
+                         f"{type(e).__name__}: {e}") from None
     return np.concatenate(images), np.concatenate(labels)
+
+
+def _check_split(split) -> str:
+    if not isinstance(split, str) or split not in MEMBERS:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return split
 
 
 def _to_tensors(x: np.ndarray, y: np.ndarray):
@@ -82,8 +100,8 @@ def load(split: str = "train", root=None, download: bool = True, mirrors=None, l
     the cache (~/.cache/diffedu/cifar10), and downloads it (162 MB) where none has it. Offline, use
     ``load_subset()``, which ships with the repository.
     """
-    if split not in MEMBERS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    _check_split(split)
+    check_root(root)
     mirrors = tuple(check_mirrors(MIRRORS if mirrors is None else mirrors))
     return _to_tensors(*_load(split, None if root is None else str(root), download, mirrors, local_copies))
 
@@ -98,27 +116,62 @@ def _subset(root):
 def load_subset(root=None):
     """The first 4,000 CIFAR-10 training images, lossless, shipped in ``datasets/cifar10/`` (what fast mode
     and the lessons' figures use): images (4000, 3, 32, 32) in [−1, 1], labels (4000,)."""
-    return _to_tensors(*_subset(None if root is None else str(root)))
+    return _to_tensors(*_subset(None if check_root(root) is None else str(root)))
 
 
 def load_jpeg(split: str = "train", path=None):
     """The full split from a JPEG-compressed copy (an .npz of concatenated JPEG files, as the development
     machines keep in ``shared/data/cifar10``): lossy, 7.9 RMSE on 0–255 against the originals."""
-    from PIL import Image
-
-    if split not in MEMBERS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    path = Path(path) if path is not None else REPO_DATASETS.parent.parent / "shared" / "data" / "cifar10" / \
+    _check_split(split)
+    path = Path(check_root(path, "path")) if path is not None else REPO_DATASETS.parent.parent / "shared" / "data" / "cifar10" / \
         f"cifar10-jpeg-{split}.npz"
     if not path.is_file():
         raise FileNotFoundError(f"no JPEG copy of CIFAR-10 at {path}; use load() to download the official archive")
-    with np.load(path, allow_pickle=False) as d:
-        jpeg, offsets, labels = d["jpeg"], d["offsets"], d["labels"]
+    return _to_tensors(*read_jpeg_copy(path))
+
+
+def read_jpeg_copy(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 3, 32, 32) uint8 and labels (N,) from a JPEG copy: every array, offset, image and label checked,
+    and every error naming the file."""
     import io
 
-    images = np.stack([np.asarray(Image.open(io.BytesIO(jpeg[a:b].tobytes())).convert("RGB"))
-                       for a, b in zip(offsets[:-1], offsets[1:])])          # (N, 32, 32, 3)
-    return _to_tensors(images.transpose(0, 3, 1, 2), labels)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            missing = [k for k in ("jpeg", "offsets", "labels") if k not in d.files]
+            if missing:
+                raise ValueError(f"{path}: not a JPEG copy of CIFAR-10 (no {', '.join(missing)} array)")
+            jpeg, offsets, labels = d["jpeg"], d["offsets"], d["labels"]
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    except ValueError as e:
+        if str(e).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a JPEG copy of CIFAR-10 ({e})") from None
+    if jpeg.dtype != np.uint8 or jpeg.ndim != 1 or offsets.ndim != 1 or labels.ndim != 1 or \
+            not np.issubdtype(offsets.dtype, np.integer) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{path}: jpeg must be uint8 bytes and offsets, labels 1-D integers, got {jpeg.dtype} "
+                         f"{jpeg.shape}, {offsets.dtype} {offsets.shape}, {labels.dtype} {labels.shape}")
+    if not len(labels):
+        raise ValueError(f"{path}: holds no images")
+    if len(offsets) != len(labels) + 1:
+        raise ValueError(f"{path}: {len(labels)} labels need {len(labels) + 1} offsets, found {len(offsets)}")
+    if (offsets[0] != 0 or offsets[-1] != len(jpeg) or (np.diff(offsets) <= 0).any()):
+        raise ValueError(f"{path}: offsets must increase from 0 to the {len(jpeg)} bytes of jpeg, got "
+                         f"{offsets[0]} … {offsets[-1]}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
+        raise ValueError(f"{path}: labels must be CIFAR-10 classes 0–9, got values in [{labels.min()}, {labels.max()}]")
+    images = []
+    for i, (a, b) in enumerate(zip(offsets[:-1], offsets[1:])):
+        try:
+            img = np.asarray(Image.open(io.BytesIO(jpeg[a:b].tobytes())).convert("RGB"))
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            raise ValueError(f"{path}: image {i} (bytes {a}–{b}) cannot be decoded: {type(e).__name__}: {e}") from None
+        if img.shape != (32, 32, 3):
+            raise ValueError(f"{path}: image {i} is {img.shape[1]}×{img.shape[0]}, not a 32×32 CIFAR-10 image")
+        images.append(img)
+    return np.stack(images).transpose(0, 3, 1, 2), labels.astype(np.int64)               # (N, 3, 32, 32)
 
 
 def test_data():
@@ -131,4 +184,7 @@ def test_data():
 
 def to_image(x: torch.Tensor) -> np.ndarray:
     """[−1, 1] tensors (…, 3, H, W) → floats in [0, 1], channels last, for plotting."""
+    if not torch.is_tensor(x) or x.ndim < 3 or x.shape[-3] != 3:
+        got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"x must be images (…, 3, H, W) in [−1, 1], got {got}")
     return ((x.detach().cpu().float().clamp(-1, 1) + 1) / 2).movedim(-3, -1).numpy()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._fetch import check_mirrors, fetch_all
+from ._fetch import check_mirrors, check_root, fetch_all
 
 MIRRORS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -35,6 +36,8 @@ SPLITS = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
 
 def parse_idx(data: bytes) -> np.ndarray:
     """Parse an IDX file's bytes (uint8 data only) into an array, checking the header against the size."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data must be the bytes of an IDX file, got {type(data).__name__}")
     if len(data) < 4:
         raise ValueError("not an IDX file: shorter than its 4-byte magic number")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
@@ -51,9 +54,17 @@ def parse_idx(data: bytes) -> np.ndarray:
 
 
 def read_idx(path: Path) -> np.ndarray:
+    """The array of an IDX file (gzip-compressed if its name ends in .gz); every error names the file."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        return parse_idx(f.read())
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"{path}: not a readable gzip file ({type(e).__name__}: {e})") from None
+    try:
+        return parse_idx(data)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 @lru_cache(maxsize=4)
@@ -73,8 +84,9 @@ def load(split: str = "train", root=None, download: bool = True, mirrors=None, l
     Looks in ``root``, $DIFFEDU_DATA/mnist, the repository's datasets/mnist, then the cache, and downloads
     from ``mirrors`` when none holds valid files (see ``datasets/README.md``).
     """
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    check_root(root)
     mirrors = tuple(check_mirrors(MIRRORS if mirrors is None else mirrors))
     raw, y = _load(split, None if root is None else str(root), download, mirrors, local_copies)
     x = raw.float().div_(127.5).sub_(1.0).unsqueeze(1)  # (N, 1, 28, 28) in [−1, 1], a fresh tensor per call
@@ -89,4 +101,7 @@ def download(root=None, mirrors=None) -> dict:
 
 def to_image(x: torch.Tensor) -> np.ndarray:
     """[−1, 1] tensors (…, 1, H, W) → uint8-range floats in [0, 1] for plotting."""
+    if not torch.is_tensor(x) or x.ndim < 3:
+        got = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ValueError(f"x must be digits (…, 1, H, W) in [−1, 1], got {got}")
     return ((x.detach().cpu().float().clamp(-1, 1) + 1) / 2).squeeze(-3).numpy()
