@@ -21,7 +21,7 @@ import math
 import torch
 
 from . import checkpoint
-from ._checks import check_real
+from ._checks import check_batched, check_int, check_real
 from ._random import randn
 from .families.vae import reparameterize
 from .forward import kl_standard_normal
@@ -43,6 +43,10 @@ def autoencoder_loss(ae, x: torch.Tensor, kl_weight: float = 1e-6, generator=Non
 def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """Peak signal-to-noise ratio per image in dB, for images in [−1, 1] (peak 1 on the [0, 1] scale):
     10 log₁₀(1 / MSE), MSE on [0, 1]. (B,)"""
+    check_batched("x", x)
+    check_batched("x_hat", x_hat)
+    if x.ndim < 2:
+        raise ValueError(f"x must be images (batch, ...), one row per image, got shape {tuple(x.shape)}")
     if x.shape != x_hat.shape:
         raise ValueError(f"x and x_hat must have the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
     mse = (((x.double() - x_hat.double()) / 2) ** 2).flatten(1).mean(1)
@@ -52,6 +56,8 @@ def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def encode_means(ae, images: torch.Tensor, batch: int = 100) -> torch.Tensor:
     """μ(x) for every image, in batches, on the CPU (float32)."""
+    batch = check_int("batch", batch, low=1)
+    check_batched("images", images)
     dev = next(ae.parameters()).device
     out = [ae.encode(images[i:i + batch].to(dev))[0].float().cpu() for i in range(0, len(images), batch)]
     return torch.cat(out)
@@ -59,6 +65,9 @@ def encode_means(ae, images: torch.Tensor, batch: int = 100) -> torch.Tensor:
 
 def scale_factor(latents: torch.Tensor) -> float:
     """κ = 1/std of the training latents (all entries pooled), so κ μ(x) has unit standard deviation."""
+    check_batched("latents", latents)
+    if latents.numel() < 2:
+        raise ValueError(f"latents must hold at least two values to measure a spread, got shape {tuple(latents.shape)}")
     std = float(latents.double().std())
     if not math.isfinite(std) or std == 0:
         raise ValueError(f"latents must vary to measure a scale factor (their std is {std})")
@@ -74,16 +83,23 @@ class LatentDiffusionModel(DiffusionModel):
 
     def __init__(self, net, process, prediction="eps", num_classes=None, meta=None, *, autoencoder, scale: float):
         super().__init__(net, process, prediction, num_classes, meta)
+        if not isinstance(autoencoder, torch.nn.Module) or not all(callable(getattr(autoencoder, f, None))
+                                                                   for f in ("encode", "decode")):
+            raise TypeError(f"autoencoder must be a network with encode and decode (models.Autoencoder), got "
+                            f"{type(autoencoder).__name__}")
         self.autoencoder, self.scale = autoencoder.eval(), check_real("scale", scale, low=0, low_open=True)
 
-    def _in(self, v: torch.Tensor) -> torch.Tensor:
+    def _in(self, name: str, v: torch.Tensor) -> torch.Tensor:
+        """Images or latents checked (floating point, finite: a NaN would decode into a NaN image without a word)
+        and moved to the autoencoder's device and dtype."""
+        check_batched(name, v)
         return v.to(self.device, next(self.autoencoder.parameters()).dtype)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.scale * self.autoencoder.encode(self._in(x))[0]).to(x.dtype)
+        return (self.scale * self.autoencoder.encode(self._in("x", x))[0]).to(x.dtype)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.autoencoder.decode(self._in(z) / self.scale).to(z.dtype)
+        return self.autoencoder.decode(self._in("z", z) / self.scale).to(z.dtype)
 
     def to(self, device=None, dtype=None) -> "LatentDiffusionModel":
         super().to(device, dtype)
