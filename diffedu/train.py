@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import checkpoint
-from ._checks import check_int, check_real
+from ._checks import check_callable, check_int, check_real
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -154,6 +154,12 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
     Losses are read back from the device every 50 steps, not after every step, so that a GPU is never kept
     waiting for Python; a non-finite loss is reported then, with the step it happened at.
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be the network to train (a torch.nn.Module; a DiffusionModel's is .net), got "
+                        f"{type(model).__name__}")
+    check_callable("loss_fn", loss_fn, "a function (model, batch, generator) -> scalar loss")
+    check_callable("batches", batches, "a function generator -> batch (e.g. tensor_batches(data, 128))")
+    check_callable("on_step", on_step, "a function (step, result)", optional=True)
     steps = check_int("steps", steps, low=1)
     on_step_every = check_int("on_step_every", on_step_every, low=1)
     micro_batches = check_int("micro_batches", micro_batches, low=1)

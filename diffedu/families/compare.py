@@ -6,6 +6,7 @@ import time
 import numpy as np
 import torch
 
+from .._checks import check_callable, check_int, check_real
 from ..metrics import sliced_wasserstein
 
 
@@ -18,7 +19,8 @@ class Snapshots:
     """
 
     def __init__(self, sample, n: int = 1000, seed: int = 0):
-        self.sample, self.n, self.seed = sample, n, seed
+        check_callable("sample", sample, "a function (model, n, generator) -> points")
+        self.sample, self.n, self.seed = sample, check_int("n", n, low=1), check_int("seed", seed)
         self.steps: list[int] = []
         self.frames: list[np.ndarray] = []
         self.losses: list[float] = []
@@ -39,6 +41,8 @@ class Snapshots:
 
 def ms_per_1000(sample, repeats: int = 3, seed: int = 0) -> float:
     """Wall-clock milliseconds for ``sample(1000, generator)``, the best of ``repeats`` runs (after a warm-up)."""
+    check_callable("sample", sample, "a function (n, generator) -> points")
+    repeats, seed = check_int("repeats", repeats, low=1), check_int("seed", seed)
     sample(10, torch.Generator().manual_seed(seed))
     best = float("inf")
     for r in range(repeats):
@@ -59,6 +63,7 @@ def mode_coverage(mixture, x: torch.Tensor, radius: float = 3.0) -> dict:
     tv         total variation ½ Σ_k |fraction_k − weight_k| (0: every mode gets exactly its share)
     off        the share of points farther than ``radius`` standard deviations from every mode's centre
     """
+    radius = check_real("radius", radius, low=0, low_open=True)
     x = x.detach().cpu().double()
     f = mixture.mode_fractions(x)
     w = mixture.weights.numpy()
@@ -69,6 +74,7 @@ def mode_coverage(mixture, x: torch.Tensor, radius: float = 3.0) -> dict:
 
 def quality(x: torch.Tensor, reference: torch.Tensor, floor: float) -> float:
     """Sliced Wasserstein distance to a fresh true sample, divided by the sampling-noise floor (1 = perfect)."""
+    floor = check_real("floor", floor, low=0, low_open=True)
     return sliced_wasserstein(x, reference) / floor
 
 

@@ -19,13 +19,16 @@ import torch
 
 from ..forward import ddpm_mean, gaussian_kl, q_posterior, q_sample
 from ..samplers import ddim_sample, ddpm_sample
+from .._checks import check_batched, check_int
 from .._random import randn
+from ._common import check_draw
 
 
 @torch.no_grad()
 def sample(model, n: int, generator: torch.Generator | None = None, steps: int | None = None,
            dim: int = 2) -> torch.Tensor:
     """n samples from x_T ~ N(0, I): DDPM on every step (``steps=None``) or DDIM on ``steps`` steps."""
+    n, dim = check_draw(n, generator), check_int("dim", dim, low=1)
     x = torch.randn(n, dim, generator=generator).to(getattr(model, "device", "cpu"))
     return ddpm_sample(model, x, generator=generator) if steps is None else ddim_sample(model, x, steps)
 
@@ -40,6 +43,7 @@ def elbo(model, x0: torch.Tensor, generator: torch.Generator | None = None) -> t
     process = model.process
     if not getattr(process, "discrete", False):
         raise ValueError("elbo needs a model on a DiscreteVP process (the DDPM chain)")
+    check_batched("x0", x0)
     sched, dev = process.sched, getattr(model, "device", "cpu")  # an exact model runs on the CPU, in float64
     dtype = next(model.net.parameters()).dtype if hasattr(model, "net") else torch.float64  # a network: its own
     x0 = x0.detach().to(torch.float64).cpu()

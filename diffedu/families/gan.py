@@ -32,7 +32,8 @@ from torch import nn
 from ..models.registry import register
 from ..train import EMA, TrainResult, mix, pick_device
 from .._random import randn
-from ._common import mlp
+from .._checks import check_callable, check_int, check_real
+from ._common import check_draw, check_points, check_sizes, mlp
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -51,16 +52,18 @@ class GAN(nn.Module):
 
     def __init__(self, dim: int = 2, latent: int = 2, hidden: int = 128, depth: int = 3):
         super().__init__()
-        self.config = dict(dim=dim, latent=latent, hidden=hidden, depth=depth)
+        self.config = check_sizes(dim=dim, latent=latent, hidden=hidden, depth=depth)
+        dim, latent, hidden, depth = (self.config[k] for k in ("dim", "latent", "hidden", "depth"))
         self.generator = mlp(latent, dim, hidden, depth)
         self.discriminator = mlp(dim, 1, hidden, depth)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(z)
+        return self.generator(check_points("z", z, self.config["latent"]))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points G(z), z ~ N(0, I) drawn from ``generator``."""
+        n = check_draw(n, generator)
         p = next(self.parameters())
         return self.generator(randn((n, self.config["latent"]), p, generator))
 
@@ -76,6 +79,18 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     """
     from tqdm.auto import tqdm
 
+    if not isinstance(model, GAN):
+        raise TypeError(f"model must be a families.GAN (train the VAE and the flow with diffedu.train), got "
+                        f"{type(model).__name__}")
+    check_callable("batches", batches, "a function generator -> batch of real points (B, dim)")
+    check_callable("on_step", on_step, "a function (step, result)", optional=True)
+    steps = check_int("steps", steps, low=1)
+    lr = check_real("lr", lr, low=0, low_open=True)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (β1, β2) of Adam's decay rates in [0, 1), got {betas!r}")
+    betas = tuple(check_real(f"betas[{i}]", b, low=0, high=1, high_open=True) for i, b in enumerate(betas))
+    on_step_every = check_int("on_step_every", on_step_every, low=1)
+    seed = check_int("seed", seed)
     dev = pick_device(device)
     model = model.to(dev).train()
     opt_g = torch.optim.Adam(model.generator.parameters(), lr=lr, betas=betas)
@@ -86,7 +101,7 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     latent, t0 = model.config["latent"], time.perf_counter()
     for step in tqdm(range(steps), disable=not progress, desc="training", mininterval=0.5):
         gen = torch.Generator().manual_seed(mix(seed, step, 0))
-        real = batches(gen).to(dev)
+        real = check_points("batches(generator)", batches(gen), model.config["dim"]).to(dev)
         z = randn((real.shape[0], latent), real, gen)
         # 1. the discriminator learns to tell real from the current fakes (G frozen: detach)
         fake = model.generator(z)

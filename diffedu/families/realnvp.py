@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from ..models.registry import register
-from ._common import mlp, standard_normal
+from .._checks import check_real
+from ._common import check_draw, check_points, check_sizes, mlp, standard_normal
 
 
 class AffineCoupling(nn.Module):
@@ -72,7 +73,14 @@ class RealNVP(nn.Module):
     def __init__(self, dim: int = 2, layers: int = 8, hidden: int = 64, depth: int = 2, max_scale: float = 2.0,
                  rotate: bool = True):
         super().__init__()
-        self.config = dict(dim=dim, layers=layers, hidden=hidden, depth=depth, max_scale=max_scale, rotate=rotate)
+        sizes = check_sizes(dim=dim, layers=layers, hidden=hidden, depth=depth)
+        if sizes["dim"] < 2:
+            raise ValueError(f"dim must be >= 2 (a coupling layer moves half the coordinates using the others), got {dim}")
+        if not isinstance(rotate, bool):
+            raise ValueError(f"rotate must be True or False, got {rotate!r}")
+        self.config = dict(**sizes, max_scale=check_real("max_scale", max_scale, low=0, low_open=True), rotate=rotate)
+        dim, layers, hidden, depth, max_scale = (self.config[k] for k in ("dim", "layers", "hidden", "depth",
+                                                                          "max_scale"))
         masks = [(torch.arange(dim) + k) % 2 for k in range(layers)]  # 0101…, 1010…, 0101…
         self.layers = nn.ModuleList(AffineCoupling(m, hidden, depth, max_scale) for m in masks)
         g = torch.Generator().manual_seed(0)  # the same maps in every instance: part of the architecture
@@ -82,6 +90,7 @@ class RealNVP(nn.Module):
 
     def forward(self, x: torch.Tensor):
         """z = f(x) and log|det ∂f/∂x| (B,): the sum of the layers' log-determinants."""
+        check_points("x", x, self.config["dim"])
         logdet = x.new_zeros(x.shape[0])
         for layer, q in zip(self.layers, self.rotations):
             x, ld = layer(x)
@@ -90,6 +99,7 @@ class RealNVP(nn.Module):
         return x, logdet
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        check_points("z", z, self.config["dim"])
         for layer, q in zip(reversed(self.layers), reversed(self.rotations)):
             z = layer.inverse(z @ q.to(z.dtype).T)
         return z
@@ -102,6 +112,7 @@ class RealNVP(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n samples x = f⁻¹(z), z ~ N(0, I) drawn from ``generator``."""
+        n = check_draw(n, generator)
         p = next(self.parameters())
         z = torch.randn(n, self.config["dim"], generator=generator, dtype=p.dtype).to(p.device)
         return self.inverse(z)

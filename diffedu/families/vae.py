@@ -34,13 +34,19 @@ from torch import nn
 from .._random import randn
 from ..forward import kl_standard_normal
 from ..models.registry import register
-from ._common import mlp, standard_normal
+from .._checks import check_int, check_real
+from ._common import check_draw, check_points, check_sizes, mlp, standard_normal
 
 INIT_LOGVAR = -2.0  # the decoder's initial log σ²: σ ≈ 0.37, below the data's spread
 
 
 def reparameterize(mean: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """z = m + s ⊙ ε with s = exp(½ log s²): a sample of N(m, diag s²) that gradients flow through."""
+    try:                                    # broadcasting allowed: log_prob_bound draws k codes per point
+        torch.broadcast_shapes(mean.shape, logvar.shape, eps.shape)
+    except RuntimeError:
+        raise ValueError(f"mean, logvar and eps must have the same (or broadcastable) shapes, got "
+                         f"{tuple(mean.shape)}, {tuple(logvar.shape)} and {tuple(eps.shape)}") from None
     return mean + torch.exp(0.5 * logvar) * eps
 
 
@@ -55,7 +61,9 @@ class VAE(nn.Module):
 
     def __init__(self, dim: int = 2, latent: int = 2, hidden: int = 128, depth: int = 3, min_logvar: float = -7.0):
         super().__init__()
-        self.config = dict(dim=dim, latent=latent, hidden=hidden, depth=depth, min_logvar=min_logvar)
+        self.config = {**check_sizes(dim=dim, latent=latent, hidden=hidden, depth=depth),
+                       "min_logvar": check_real("min_logvar", min_logvar)}
+        dim, latent, hidden, depth = (self.config[k] for k in ("dim", "latent", "hidden", "depth"))
         self.encoder = mlp(dim, 2 * latent, hidden, depth)
         self.decoder = mlp(latent, dim, hidden, depth)
         self.dec_logvar = nn.Parameter(torch.full((dim,), INIT_LOGVAR))
@@ -67,11 +75,14 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor):
         """q_φ(z | x): its mean and log-variance, each (B, latent)."""
-        m, logvar = self.encoder(x).chunk(2, dim=-1)
+        m, logvar = self.encoder(check_points("x", x, self.config["dim"])).chunk(2, dim=-1)
         return m, logvar
 
     def decode(self, z: torch.Tensor):
         """p_θ(x | z): its mean and log-variance, each (B, dim)."""
+        if not torch.is_tensor(z) or z.shape[-1:] != (self.config["latent"],):
+            raise ValueError(f"z must have shape (..., {self.config['latent']}), got "
+                             f"{tuple(z.shape) if torch.is_tensor(z) else type(z).__name__}")
         mu = self.decoder(z)
         return mu, self.decoder_logvar().expand_as(mu)
 
@@ -88,6 +99,8 @@ class VAE(nn.Module):
         """The importance-weighted bound with k codes per point (k = 1: the ELBO; tighter as k grows): (B,).
 
         Computed ``chunk`` points at a time (k·chunk decoder calls in memory at once)."""
+        k, chunk = check_int("k", k, low=1), check_int("chunk", chunk, low=1)
+        check_points("x", x, self.config["dim"])
         out = []
         for xc in x.split(chunk):
             m, logvar = self.encode(xc)
@@ -101,6 +114,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n points: z ~ N(0, I), then x ~ p_θ(x | z), both drawn from ``generator``."""
+        n = check_draw(n, generator)
         p = next(self.parameters())
         z = randn((n, self.config["latent"]), p, generator)
         mu, logvar = self.decode(z)
