@@ -78,7 +78,7 @@ class ConsistencyModel(Model):
         Computed with numerator and denominator multiplied by α_t (the same values where α_t > 0), so that
         they stay finite where α_t = 0 (t = 1 of ``CosineVP`` and ``Linear``): c_skip = 0, c_out = σ_d there.
         """
-        t = torch.as_tensor(t, dtype=torch.float64)
+        t = self.process.times(t)
         a, s = self.process.alpha_sigma(t)
         a2sd2 = a**2 * self.sigma_data**2
         # α_t (σ̄_t − σ̄_min), set to exactly 0 at t = t_min whatever the rounding: c_skip = 1, c_out = 0 there
@@ -88,6 +88,9 @@ class ConsistencyModel(Model):
 
     def output(self, x, t, labels=None):
         t = self.process.time_tensor(t, x.shape[0], x.device)
+        if (t < self.t_min).any():
+            raise ValueError(f"t must be >= t_min = {self.t_min}: a consistency function is defined on [t_min, "
+                             f"t_max] (f(x, t_min) = x), got {float(t.min()):g}")
         c_skip, c_out, c_in = (column(c, x) for c in self.coefficients(t))
         if isinstance(self.net, Model):       # F is a diffusion model's x̂_0: f = c_skip x + (1 − c_skip) x̂_0
             inner = self.net if labels is None else self.net.given(labels)
@@ -128,12 +131,18 @@ def ema_update(target, online, mu: float) -> None:
     mu in [0, 1): μ = 0 copies the online weights (consistency training with μ = 0, Song & Dhariwal 2023).
     """
     mu = check_real("mu", mu, low=0, high=1, high_open=True)
-    tgt, onl = list(network(target).parameters()), list(network(online).parameters())
+    nets = {}
+    for name, m in (("target", target), ("online", online)):
+        try:
+            nets[name] = network(m)
+        except ValueError:
+            raise TypeError(f"{name} must be a network or a model carrying one (.net), got {type(m).__name__}") from None
+    tgt, onl = list(nets["target"].parameters()), list(nets["online"].parameters())
     if len(tgt) != len(onl) or any(a.shape != b.shape for a, b in zip(tgt, onl)):
         raise ValueError("target and online must be the same architecture (their parameters differ in shape)")
     for a, b in zip(tgt, onl):
         a.lerp_(b.detach(), 1 - mu)
-    for a, b in zip(network(target).buffers(), network(online).buffers()):
+    for a, b in zip(nets["target"].buffers(), nets["online"].buffers()):
         a.copy_(b)
 
 
@@ -146,6 +155,15 @@ def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, 
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    process = check_model(teacher)
+    if not torch.is_tensor(x):
+        raise ValueError(f"x must be a tensor of shape (batch, ...), got {type(x).__name__}")
+    for name, v in (("t", t), ("s", s)):
+        try:
+            process.time_tensor(v, x.shape[0], x.device)
+        except (TypeError, ValueError) as e:       # time_tensor's message names t: name the argument it was
+            msg = str(e)
+            raise type(e)(msg if name == "t" else "s" + msg[1:] if msg.startswith("t ") else f"s: {msg}") from None
     if solver == "ddim":
         x0_hat, eps = teacher.x0_eps(x, t)
         return ddim_step(x0_hat, eps, *teacher.process.alpha_sigma(t), *teacher.process.alpha_sigma(s))

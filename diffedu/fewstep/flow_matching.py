@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_batched, check_finite, check_int
+from .._checks import check_batched, check_finite, check_int, check_shape
 from .._random import randn
 from ..losses import diffusion_loss
 from ..processes import Linear, Process
@@ -81,7 +81,9 @@ def reflow_pairs(model, n: int, shape, grid=50, *, method: str = "heun", generat
     batch_size = check_int("batch_size", batch_size, low=1)
     if method not in ("heun", "euler"):
         raise ValueError(f"method must be 'heun' or 'euler', got {method!r}")
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = check_shape("shape", shape)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     ts = grid_of(model, grid)
     sample = heun_sample if method == "heun" else euler_sample
     dev = getattr(model, "device", torch.device("cpu"))
@@ -103,6 +105,9 @@ def straightness(trajectories) -> torch.Tensor:
                   tensors (a ``Recorder``'s frames). Points and images alike: each state is flattened.
     A path that does not move has straightness 1; one that returns to its start, inf.
     """
+    if not torch.is_tensor(trajectories) and not isinstance(trajectories, (list, tuple)):
+        raise ValueError(f"trajectories must be a (K + 1, B, ...) tensor or a list of tensors, got "
+                         f"{type(trajectories).__name__}")
     if isinstance(trajectories, (list, tuple)):
         if not trajectories or not all(torch.is_tensor(f) for f in trajectories):
             raise ValueError("trajectories must be a (K + 1, B, ...) tensor or a non-empty list of tensors")
