@@ -2,6 +2,12 @@
 
 Each server gets a fresh temporary root (a copy of the lessons, so autosave never touches the repo) and a
 fresh workspaces folder (a restored workspace races with Run All); it is stopped by its own PID.
+
+The browser test starts ONE server (``lab_server``) and ONE Chromium (``chromium``) for all its lessons
+(module-scoped fixtures: starting both took much of each lesson's 43–65 s); ``lesson_page`` gives each lesson its
+own browser context and page, opened on a workspace of its own (so no earlier lesson's tab is restored), and
+afterwards closes the page and shuts down every session and kernel through the server's REST API, so kernels do
+not pile up and a lesson that failed leaves nothing behind for the next.
 """
 from __future__ import annotations
 
@@ -12,7 +18,12 @@ import socket
 import subprocess
 import sys
 import time
+import json
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -93,14 +104,103 @@ def browser_page(tmp_path: Path):
         try:
             yield page
         except BaseException:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot))
-            text = page.evaluate("() => document.querySelector('.jp-Notebook')?.innerText.slice(-3000) || ''")
-            log = (tmp_path / "jupyterlab.log").read_text()[-3000:] if (tmp_path / "jupyterlab.log").exists() else ""
-            print(f"--- screenshot: {shot}\n--- notebook text (end):\n{text}\n--- server log (end):\n{log}")
+            _report_failure(page, tmp_path / "failure.png", tmp_path / "jupyterlab.log")
             raise
         finally:
             browser.close()
+
+
+def _report_failure(page, shot: Path, log_path: Path) -> None:
+    try:
+        page.screenshot(path=str(shot))
+        text = page.evaluate("() => document.querySelector('.jp-Notebook')?.innerText.slice(-3000) || ''")
+    except Exception as e:  # the page itself may be gone
+        text = f"(page unreadable: {e})"
+    log = log_path.read_text()[-3000:] if log_path.exists() else ""
+    print(f"--- screenshot: {shot}\n--- notebook text (end):\n{text}\n--- server log (end):\n{log}")
+
+
+@dataclass
+class LabServer:
+    base: str
+    token: str
+    log: Path
+
+    def api(self, method: str, path: str):
+        req = urllib.request.Request(f"{self.base}{path}", method=method,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def shut_down_everything(self, timeout_s: float = 60) -> None:
+        """Every session (its kernel with it), then any kernel left, and wait until the server lists none."""
+        for s in self.api("GET", "/api/sessions"):
+            self.api("DELETE", f"/api/sessions/{s['id']}")
+        deadline = time.time() + timeout_s
+        while kernels := self.api("GET", "/api/kernels"):
+            if time.time() > deadline:
+                raise TimeoutError(f"kernels still running after shutdown: {[k['id'] for k in kernels]}")
+            for k in kernels:
+                try:
+                    self.api("DELETE", f"/api/kernels/{k['id']}")
+                except urllib.error.HTTPError as e:
+                    if e.code != 404:  # already gone
+                        raise
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    """One JupyterLab server for every lesson of the module."""
+    require_browser()
+    tmp = tmp_path_factory.mktemp("jupyterlab")
+    with jupyterlab(tmp) as (base, token):
+        yield LabServer(base, token, tmp / "jupyterlab.log")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for every lesson of the module (each lesson gets its own context and page)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+_WORKSPACES = count()
+
+
+@contextmanager
+def lesson_page(browser, lab: LabServer, tmp_path: Path):
+    """A fresh context and page on the shared browser, and a workspace name no other lesson used; on failure its
+    screenshot is left in tmp_path and reported with the server log; always, the page is closed and every session
+    and kernel shut down (before too: whatever an earlier lesson left)."""
+    lab.shut_down_everything()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        yield page, f"lesson-{next(_WORKSPACES)}"
+    except BaseException:
+        _report_failure(page, tmp_path / "failure.png", lab.log)
+        raise
+    finally:
+        context.close()
+        lab.shut_down_everything()
+
+
+# JupyterLab's notifications are react-toastify toasts in .jp-toastContainer (the "Jupyter news?" question is one).
+_TOASTS = "() => Array.from(document.querySelectorAll('.jp-toastContainer .Toastify__toast')).map(t => t.innerText.trim())"
+
+
+def notifications(page) -> list[str]:
+    """The text of every notification toast showing on the page."""
+    return page.evaluate(_TOASTS)
 
 
 _RUN_ALL = """async () => {
@@ -117,10 +217,13 @@ _RUN_ALL = """async () => {
 }"""
 
 
-def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int = 240_000):
-    """Open the notebook, wait until its kernel is connected, run all cells through JupyterLab's own
-    command, and wait until every code cell shows an execution count."""
-    page.goto(f"{base}/lab/tree/lessons/{notebook}?token={token}")
+def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int = 240_000,
+                     workspace: str | None = None):
+    """Open the notebook (in ``workspace`` if given: a new name starts with no tab restored), wait until its kernel
+    is connected, run all cells through JupyterLab's own command, and wait until every code cell shows an
+    execution count."""
+    where = f"/lab/workspaces/{workspace}" if workspace else "/lab"
+    page.goto(f"{base}{where}/tree/lessons/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
                            "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)

@@ -1,8 +1,8 @@
 """The lessons' widgets in a real browser: run a notebook in JupyterLab, move every control, see its figure change."""
 import pytest
 
-from jupyterlab_browser import (LESSONS as LESSON_DIR, browser_page, drag, figure_of, jupyterlab, open_and_run_all,
-                                require_browser, slider, wait_for_change)
+from jupyterlab_browser import (LESSONS as LESSON_DIR, chromium, drag, figure_of, lab_server,  # noqa: F401 (fixtures)
+                                lesson_page, notifications, open_and_run_all, wait_for_change)
 from widget_controls import control, controls, timed_move, wait_redrawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -11,14 +11,17 @@ LESSONS = sorted(p.name for p in LESSON_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=[n[:2] for n in LESSONS])
-def test_every_control_of_every_widget_redraws_its_figure(tmp_path, notebook):
+def test_every_control_of_every_widget_redraws_its_figure(lab_server, chromium, tmp_path, notebook):
     """Run the lesson in JupyterLab, then move each control once (the way a student does: a key on a slider, the
     next option of a dropdown, a click) and see its figure change on screen — image or plotly graph; then drag
-    the first slider with the mouse; in lesson 10, also a misspelt prompt."""
-    require_browser()
-    with jupyterlab(tmp_path) as (base, token), browser_page(tmp_path) as page:
-        open_and_run_all(page, base, token, notebook, timeout_ms=400_000)
+    the first slider with the mouse; in lesson 10, also a misspelt prompt. No notification covers the lesson (the
+    "Jupyter news?" question is turned off by binder/overrides.json). One server and one browser serve every
+    lesson; each lesson has its own page, and its kernel is shut down after it."""
+    with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
+        open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000, workspace=workspace)
         page.wait_for_timeout(1000)
+        toasts = notifications(page)
+        assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"
         found = controls(page)
         assert found, f"{notebook}: no widget control with a figure found"
         stuck = []
