@@ -23,7 +23,7 @@ def _families():
     rng = np.random.default_rng(0)
 
     def snaps(n_frames, spread):
-        s = Snapshots(sample=None)
+        s = Snapshots(sample=lambda model, n, generator: None)   # frames filled by hand
         s.steps = list(range(0, 10 * n_frames, 10))
         s.frames = [rng.standard_normal((1000, 2)) * spread for _ in range(n_frames)]
         s.losses = list(np.linspace(2, 1, s.steps[-1]))

@@ -117,7 +117,7 @@ def test_families_widget_scrubs_every_family_at_the_same_fraction_of_its_run():
     from diffedu.widgets.families import families_training
 
     def snaps(k, steps):
-        s = Snapshots(sample=None)
+        s = Snapshots(sample=lambda model, n, generator: None)   # frames filled by hand
         s.steps = list(steps)
         s.frames = [np.full((20, 2), float(i)) / 10 + (0.0 if k == 0 else 0.05) for i in range(len(steps))]
         s.losses = list(np.linspace(2, 1, steps[-1]))
