@@ -142,9 +142,9 @@ def cascade_sample(base: DiffusionModel, sr: DiffusionModel, labels, w: float = 
     g = torch.Generator().manual_seed(check_int("seed", seed))
     if isinstance(labels, (str, bytes)) or labels is None:
         raise ValueError(f"labels must be class labels (an int or a sequence of ints), got {labels!r}")
-    n = check_labels("labels", labels, base.num_classes).numel()
-    if n == 0:
+    if isinstance(labels, (list, tuple)) and not labels or torch.is_tensor(labels) and labels.numel() == 0:
         raise ValueError("labels must hold at least one class label (one image per label)")
+    n = check_labels("labels", labels, base.num_classes).numel()
     y = check_labels("labels", labels, base.num_classes, n, "cpu")
     x_low = torch.randn(len(y), *base.sample_shape, generator=g)
     x_high = torch.randn(len(y), *sr.sample_shape, generator=g)

@@ -86,9 +86,14 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     check_callable("on_step", on_step, "a function (step, result)", optional=True)
     steps = check_int("steps", steps, low=1)
     lr = check_real("lr", lr, low=0, low_open=True)
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+    try:
+        pair = tuple(check_real("betas", b, low=0, high=1, high_open=True) for b in betas)
+    except (TypeError, ValueError):
+        pair = ()
+    if len(pair) != 2:
         raise ValueError(f"betas must be a pair (β1, β2) of Adam's decay rates in [0, 1), got {betas!r}")
-    betas = tuple(check_real(f"betas[{i}]", b, low=0, high=1, high_open=True) for i, b in enumerate(betas))
+    betas = pair
+    ema_decay = check_real("ema_decay", ema_decay, low=0, high=1, high_open=True)
     on_step_every = check_int("on_step_every", on_step_every, low=1)
     seed = check_int("seed", seed)
     dev = pick_device(device)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import torch
 
-from .._checks import check_batched, check_int
+from .._checks import check_batched, check_generator, check_int
 from .._random import randint, randn, uniform
 
 
@@ -71,6 +71,7 @@ class Process:
 
     def prior(self, shape, generator=None, dtype=torch.float32) -> torch.Tensor:
         """x at t_max: σ_{t_max} · N(0, I) (the data's α_{t_max} x_0 share is taken as negligible)."""
+        check_generator("generator", generator)
         _, s = self.alpha_sigma(self.t_max)
         return float(s) * torch.randn(shape, generator=generator, dtype=dtype)
 
