@@ -154,26 +154,32 @@ def _same(a, b) -> bool:
 
 
 def test_what_the_front_end_draws_first_is_what_the_kernel_holds(widget):
-    """A FigureWidget's synced state is what a new view draws: once built, and again when displayed, it holds
-    every trace as the kernel does (updates sent as events before the figure was displayed are otherwise partly
-    lost in the browser: lesson 00's sample clouds lost their marker mode)."""
+    """A FigureWidget's synced state is what a new view draws: once built, it holds every trace as the kernel does
+    (live_plotly draws the first frame before making the widget: update messages sent before the front end's
+    model exists are lost or half-applied — lesson 00's sample clouds lost their marker mode)."""
     name, box = widget
     fig = box.figure
     if not isinstance(fig, _plotly.go.FigureWidget):
         pytest.skip("a static figure")
-    for when in ("built", "displayed"):
-        if when == "displayed":
-            fig._widget_data = []                      # as if it had drifted: display sends the figure again
-            box._repr_mimebundle_()
-        front, kernel = fig._widget_data, fig._data
-        assert len(front) == len(kernel), f"{name} ({when}): {len(front)} traces in the front end's state"
-        for i, (f, k) in enumerate(zip(front, kernel)):
-            for key in ("mode", "opacity", "visible", "type"):
-                assert f.get(key) == k.get(key), \
-                    f"{name} ({when}): trace {i}'s {key}: front end {f.get(key)}, kernel {k.get(key)}"
-            for key in ("x", "y"):
-                if k.get(key) is not None:
-                    assert _same(f.get(key), k[key]), f"{name} ({when}): trace {i}'s {key} differ"
+    front, kernel = fig._widget_data, fig._data
+    assert len(front) == len(kernel), f"{name}: {len(front)} traces in the front end's state, {len(kernel)} in the kernel"
+    for i, (f, k) in enumerate(zip(front, kernel)):
+        for key in ("mode", "opacity", "visible", "type"):
+            assert f.get(key) == k.get(key), f"{name}: trace {i}'s {key}: front end {f.get(key)}, kernel {k.get(key)}"
+        for key in ("x", "y"):
+            if k.get(key) is not None:
+                assert _same(f.get(key), k[key]), f"{name}: trace {i}'s {key} differ"
+    for key in ("width", "height", "title"):
+        assert fig._widget_layout.get(key) == fig._layout.get(key), f"{name}: layout {key} differs"
+
+    def arrays(v):
+        if isinstance(v, dict):
+            return any(arrays(x) for x in v.values())
+        if isinstance(v, (list, tuple)):
+            return any(arrays(x) for x in v)
+        return isinstance(v, np.ndarray) or (isinstance(v, float) and v != v)
+    # opened with plain lists (binary buffers in the opening message left first figures empty now and then)
+    assert not arrays(fig._widget_data) and not arrays(fig._widget_layout), f"{name}: arrays or NaN in the opening state"
 
 
 def test_points_lie_inside_their_axes(widget):

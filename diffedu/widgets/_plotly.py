@@ -18,18 +18,19 @@ Two rules every figure here keeps (``tests/test_figures.py`` checks them):
 
 * at most ``MAX_WIDTH`` pixels wide: JupyterLab's output area is about 970 px, and a plotly figure wider than
   that is cut off on the right (a matplotlib image is scaled down instead);
-* what the kernel drew before the figure was displayed is what the browser shows: a ``FigureWidget`` sends its
-  updates as events, and the events of the first update (made while the widget is built, before anything
-  displays it) reach a front-end that has no view yet — a property set on some traces of a ``batch_update``
-  (a background's ``mode``) then came out *unset* on the others, and the GAN, VAE and flow panels of lesson
-  00 drew their samples as lines. ``live_plotly`` therefore re-sends the whole figure as the widget's state
-  after the first update and again whenever the box is displayed (what plotly's own ``FigureWidget`` display
-  does, which a figure inside a box never reaches).
+* what the kernel drew before the figure was displayed is what the browser shows. A ``FigureWidget`` sends
+  each update as a message, and messages sent while its front-end model is still being created (the plotly.js
+  bundle loading) are dropped or half-applied: a property set on some traces of a ``batch_update`` (a
+  background's ``mode``) came out *unset* on the others, and the GAN, VAE and flow panels of lesson 00 drew
+  their samples as lines; the whole figure re-sent as the widget's state at that moment left some figures
+  empty. So ``live_plotly`` draws the first frame on a plain figure and only then makes the ``FigureWidget``:
+  its opening message carries all of it (as lists: see ``_plain``), and nothing else is sent until a control
+  moves.
 """
 from __future__ import annotations
 
+import json
 import math
-from copy import deepcopy
 
 import contourpy
 import ipywidgets as W
@@ -50,19 +51,29 @@ class _FigureBox(W.VBox):
     """A VBox that also offers a static HTML rendering of its figure (for front-ends without a widget manager)."""
 
     def _repr_mimebundle_(self, **kwargs):
-        sync_state(getattr(self, "figure", None))
         bundle = super()._repr_mimebundle_(**kwargs)
         if getattr(self, "static_html", None):
             bundle["text/html"] = self.static_html
         return bundle
 
 
-def sync_state(fig) -> None:
-    """Make a ``FigureWidget``'s synced state (what a new view draws) the kernel's figure, whole: updates made
-    before the widget is displayed otherwise reach the browser as events without a view, and are partly lost."""
-    if isinstance(fig, go.FigureWidget):
-        fig._widget_layout = deepcopy(fig._layout_obj._props)
-        fig._widget_data = deepcopy(fig._data)
+def _plain(fig: go.Figure) -> go.Figure:
+    """The figure with its arrays as plain lists (NaN as None: a gap in a line, as before). A FigureWidget opened
+    with numpy arrays sends them as binary buffers, and in JupyterLab the first figures of a notebook then came
+    up empty now and then (2 runs in 5 of a page of ten widgets; 0 in 6 with lists)."""
+    return go.Figure(data=_lists(fig._data), layout=_lists(fig._layout))   # to_dict() would encode arrays again
+
+
+def _lists(v):
+    if isinstance(v, dict):
+        return {k: _lists(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_lists(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _lists(v.tolist())
+    if isinstance(v, float) and v != v:
+        return None
+    return v
 
 
 def figure_widget(fig: go.Figure):
@@ -77,9 +88,11 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
     """``update(fig, **values)`` applied to a live copy of ``fig`` whenever a control moves; returns a VBox
     (``.figure`` the live figure). Without anywidget the figure is redrawn whole into an Output instead."""
     status = W.HTML("")
-    live = figure_widget(fig)
+    first = go.Figure(fig)
+    update(first, **{k: c.value for k, c in controls.items()})
+    live = figure_widget(_plain(first))      # created whole: the message that opens it carries the first figure
     out = None if live is not None else W.Output()
-    target = live if live is not None else go.Figure(fig)
+    target = live if live is not None else first
 
     def refresh(_=None):
         values = {k: c.value for k, c in controls.items()}
@@ -97,8 +110,8 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
         finally:
             status.value = ""
 
-    refresh()
-    sync_state(live)
+    if live is None:
+        refresh()
     for c in controls.values():
         c.observe(refresh, "value")
     parts = ([header] if header is not None else []) + ([status] if busy_text else [])
