@@ -14,6 +14,9 @@ is ``--sizes gpu`` (full size, whatever the device). Each run sets ``DIFFEDU_SIZ
 dropped, widgets drawn once with their initial values, as ``interactive_output`` does), for a machine with
 torch but no Jupyter kernel; it adds the peak CUDA memory when the lesson used the GPU.
 
+Every size runs with ``DIFFEDU_STRICT=1`` unless the environment sets it: a warning the lesson would print fails
+it ("notebook FAILED"), as ``make test`` does at fast size.
+
 ``--threads N`` sets ``OMP_NUM_THREADS`` (and MKL's) for the kernel. On a shared machine the wall time is
 inflated by the other jobs; the CPU time (user + system of the kernel and pytest) is not, and with
 ``--threads 1`` it is an upper bound on the uncontended wall time with more threads.
@@ -103,6 +106,7 @@ def run(path: Path, size: str):
     """(wall s, CPU s, peak RSS bytes, peak CUDA bytes, return code, stderr tail) of one lesson in one size."""
     env = {k: v for k, v in os.environ.items() if k != "DIFFEDU_FAST"}
     env["DIFFEDU_SIZE"] = size
+    env.setdefault("DIFFEDU_STRICT", "1")   # a warning in the lesson's output fails it, as in make test (config.py)
     if a.threads:
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.threads)
     t0 = time.perf_counter()
