@@ -18,7 +18,7 @@ A model kind that is more than a network, a process and a prediction keeps its o
 own key, and its own tensors as ``KEY.*``, through ``register_kind``: ``"consistency": {"t_min", "sigma_data"}``
 (``fewstep.consistency``), ``"autoencoder": {"model", "config", "scale"}`` with ``autoencoder.*`` (``latent``).
 This module knows the file format and never names a kind: the kinds import it, not the other way round. A
-training state (``train.save_training``) is a checkpoint of the network with its EMA and AdamW tensors as ``extra.*``.
+training state (``train_state.save_training``) is a checkpoint of the network with its EMA and AdamW tensors as ``extra.*``.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     result = train(model, loss_fn, batches, steps=2000)
     result.ema          # the exponential moving average of the weights: sample with this one
     result.losses       # one float per step, for the loss plot
-    save_training(path, result, step)   # a resumable state: load_training(path) → (result, step)
+    train_state.save_training(path, result, step)   # a resumable state (diffedu.train_state)
 
 ``loss_fn(model, batch, generator) -> scalar`` decides what is learned (DDPM's L_simple, denoising score
 matching, a classifier's cross-entropy…); ``batches(generator) -> batch`` draws a mini-batch on the CPU.
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import checkpoint
 from ._checks import check_callable, check_int, check_real
 
 
@@ -138,7 +137,7 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
                   also replays them as CUDA graphs on a GPU). ``result.model`` stays the plain module.
     micro_batches: k batches per step (gradient accumulation): the loss is the mean of their losses, then one
                   optimiser step. Micro-batch j of step t draws with ``mix(seed, t, j)``.
-    result / start_step: continue an earlier run (see ``save_training``): the model, EMA and
+    result / start_step: continue an earlier run (see ``train_state.save_training``): the model, EMA and
                   optimiser state come from ``result``; batches and noise follow from (seed, step, shard), so
                   the continuation draws what an uninterrupted run would have.
     on_step(step, result): called after every ``on_step_every``-th step and after the last (periodic
@@ -270,36 +269,3 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
     result.optimizer_state = opt.state_dict()
     model.eval()
     return result
-
-
-def save_training(path, result: TrainResult, step: int, meta: dict | None = None):
-    """A resumable training state in one checkpoint file: weights, EMA weights and AdamW moments (tensors); the
-    step, loss history and optimiser settings (metadata). Atomic, so a crash leaves the previous state whole."""
-    opt = result.optimizer_state or {"state": {}, "param_groups": []}
-    extra = {f"ema.{k}": v for k, v in result.ema.state_dict().items()}
-    for idx, st in opt["state"].items():
-        for name, v in st.items():
-            extra[f"opt.{idx}.{name}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    info = {"step": step, "losses": result.losses, "seconds": result.seconds,
-            "param_groups": [dict(g) for g in opt["param_groups"]], **(meta or {})}
-    return checkpoint.save(path, result.model, meta=info, extra_tensors=extra)
-
-
-def load_training(path, device="cpu") -> tuple[TrainResult, int]:
-    """Rebuild a ``TrainResult`` and the step it reached from ``save_training``'s file."""
-    p = checkpoint.path_of(path)
-    header, tensors = checkpoint.read(p)
-    model = checkpoint.build_network(p, header, tensors).to(device)
-    ema = checkpoint.build_network(p, header, {k[len("extra.ema."):]: v for k, v in tensors.items()
-                                               if k.startswith("extra.ema.")}).to(device)
-    state: dict = {}
-    for k, v in tensors.items():
-        if k.startswith("extra.opt."):
-            _, _, idx, name = k.split(".", 3)
-            state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
-    meta = header["meta"]
-    model.meta = meta
-    opt_state = {"state": state, "param_groups": meta.get("param_groups", [])} if state else None
-    result = TrainResult(model.train(), ema.eval().requires_grad_(False), list(meta.get("losses", [])),
-                         meta.get("seconds", 0.0), str(device), opt_state)
-    return result, int(meta.get("step", 0))

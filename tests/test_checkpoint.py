@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 import diffedu as de
 from diffedu import checkpoint
 from diffedu import processes as P
-from diffedu.train import load_training, save_training
+from diffedu.train_state import load_training, save_training
 
 
 def _model():
@@ -38,7 +38,8 @@ def _write_then_die(path, step):
 import os, torch, safetensors.torch as st
 import diffedu as de
 from diffedu import checkpoint
-from diffedu.train import TrainResult, save_training
+from diffedu.train import TrainResult
+from diffedu.train_state import save_training
 torch.manual_seed(0)
 net = de.MLPDenoiser(hidden=16, depth=1, emb_dim=8)
 res = TrainResult(net, de.MLPDenoiser(hidden=16, depth=1, emb_dim=8), [1.0], 1.0)

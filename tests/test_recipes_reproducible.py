@@ -13,7 +13,7 @@ from diffedu.pretrained import ASSETS
 from diffedu.processes import DiscreteVP
 from diffedu.recipes import setup, train_recipe
 from diffedu.recipes.__main__ import main
-from diffedu.train import load_training, save_training
+from diffedu.train_state import load_training, save_training
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import torch
 
 import diffedu as de
 from diffedu import checkpoint, metrics, schedules, toy
-from diffedu.train import load_training, save_training
+from diffedu.train_state import load_training, save_training
 
 
 @pytest.fixture(scope="module")

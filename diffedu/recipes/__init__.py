@@ -19,7 +19,8 @@ import torch
 from .. import checkpoint
 from ..model import network
 from ..pretrained import asset_path, shipped
-from ..train import TrainResult, load_training, save_training, train
+from ..train import TrainResult, train
+from ..train_state import load_training, save_training
 from . import adapt, cifar, distill, latent, mnist, text, toy
 
 FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt,
