@@ -88,9 +88,19 @@ def check_labels(name: str, y, num_classes: int, n: int | None = None, device=No
     if y.numel() and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} must be class labels in [0, {num_classes - 1}], got values in "
                          f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
-    y = y.expand(n) if y.ndim == 0 and n is not None else y
-    if y.ndim > 1 or n is not None and y.shape != (n,):
-        raise ValueError(f"{name} must be an int or have shape ({n or 'batch'},), got {tuple(y.shape)}")
+    if n is None:
+        if y.ndim > 1:
+            raise ValueError(f"{name} must be an int or have shape (batch,), got {tuple(y.shape)}")
+        return y
+    return label_rows(name, y, n)
+
+
+def label_rows(name: str, y: torch.Tensor, n: int) -> torch.Tensor:
+    """Labels already checked by ``check_labels`` (a 0-dim or (k,) long tensor) for a batch of n: an int expanded to
+    (n,), k = n kept, anything else refused. Only the shape is looked at: a sampler step can afford it."""
+    y = y.expand(n) if y.ndim == 0 else y
+    if y.shape != (n,):
+        raise ValueError(f"{name} must be an int or have shape ({n},), got {tuple(y.shape)}")
     return y
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from . import processes as P
-from ._checks import check_labels, check_real, check_scale, check_tokens
+from ._checks import check_labels, check_real, check_scale, check_tokens, label_rows
 
 PREDICTIONS = ("eps", "x0", "v", "score", "velocity")
 
@@ -249,8 +249,8 @@ class Guided(Model):
 
     def _rows(self, batch: int, device) -> torch.Tensor:
         c = self.cond.to(device)
-        if not self.text:                                                 # labels: an int, or one per sample
-            return check_labels("cond", c, self.model.num_classes, batch, device)
+        if not self.text:                          # labels (checked once, by condition): an int, or one per sample
+            return label_rows("cond", c, batch)
         if c.shape[0] == 1:                                               # token ids: one prompt for every sample
             return c.expand(batch, -1)
         if c.shape[0] != batch:
