@@ -36,7 +36,7 @@ from .._checks import check_batched, check_real
 from .._random import randint, randn
 from ..model import DiffusionModel, Model, conditioned, network
 from ..processes import Process, column
-from ..samplers import check_model, ddim_step, grid_of, heun_step
+from ..samplers import check_model, ddim_model_step, grid_of, heun_step
 
 DISTANCES = ("l2", "l1", "pseudo-huber")
 SOLVERS = ("euler", "heun", "ddim")
@@ -165,8 +165,7 @@ def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, 
             msg = str(e)
             raise type(e)(msg if name == "t" else "s" + msg[1:] if msg.startswith("t ") else f"s: {msg}") from None
     if solver == "ddim":
-        x0_hat, eps = teacher.x0_eps(x, t)
-        return ddim_step(x0_hat, eps, *teacher.process.alpha_sigma(t), *teacher.process.alpha_sigma(s))
+        return ddim_model_step(teacher, x, t, s)
     h = column(s - t, x)
     d = teacher.velocity(x, t)
     return x + h * d if solver == "euler" else heun_step(teacher.velocity, x, t, s, h, d)

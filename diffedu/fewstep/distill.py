@@ -29,17 +29,12 @@ from .._random import randint, randn, uniform
 from ..losses import truncated_snr
 from ..model import DiffusionModel, Model, conditioned, takes_guidance
 from ..processes import column
-from ..samplers import check_model, ddim_step, grid_of
+from ..samplers import check_model, ddim_model_step, grid_of
 from ..train import pick_device, train
 
 
 def _times(process, t, x: torch.Tensor) -> torch.Tensor:
     return process.time_tensor(t, x.shape[0], x.device)
-
-
-def _ddim(model: Model, z: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """One DDIM step (η = 0) t → s with every sample at its own step: z_s = α_s x̂_0 + σ_s ε̂."""
-    return ddim_step(*model.x0_eps(z, t), *model.process.alpha_sigma(t), *model.process.alpha_sigma(s))
 
 
 @torch.no_grad()
@@ -56,7 +51,7 @@ def distill_target(teacher: Model, z_t: torch.Tensor, t, t_mid, t_next, y=None) 
     if not ((tt > tm).all() and (tm > tn).all()):
         raise ValueError("t, t_mid and t_next must be decreasing: t > t_mid > t_next (the grid runs towards the data)")
     teacher = conditioned(teacher, y)
-    z2 = _ddim(teacher, _ddim(teacher, z_t, tt, tm), tm, tn)   # the teacher's two DDIM steps: z''
+    z2 = ddim_model_step(teacher, ddim_model_step(teacher, z_t, tt, tm), tm, tn)   # the teacher's two DDIM steps: z''
     a_t, s_t = (column(v, z_t) for v in process.alpha_sigma(tt))
     a_n, s_n = (column(v, z_t) for v in process.alpha_sigma(tn))
     if (s_t == 0).any():

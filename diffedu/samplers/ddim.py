@@ -39,6 +39,12 @@ def ddim_step(x0_hat: torch.Tensor, eps: torch.Tensor, a_t, s_t, a_s, s_s, eta: 
     return x + column(c, x) * z if eta > 0 else x
 
 
+def ddim_model_step(model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """One deterministic DDIM step (η = 0) t → s of ``model``, each sample at its own times ((B,) tensors):
+    x_s = α_s x̂_0 + σ_s ε̂. The teachers' steps of progressive distillation and consistency distillation's Φ."""
+    return ddim_step(*model.x0_eps(x, t), *model.process.alpha_sigma(t), *model.process.alpha_sigma(s))
+
+
 @torch.no_grad()
 def ddim_sample(model, x: torch.Tensor, grid=50, *, eta=0.0, clip_x0: float | None = None,
                 generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
