@@ -9,6 +9,8 @@ from .text_unet import TextUNet
 from .tokenizer import Tokenizer
 from .superres import SuperResUNet
 from .classifier import CifarClassifier, DigitClassifier, NoisyClassifier
+from .audio_dit import AudioDiT, timing_features
 from .registry import MODELS, build, register
 
 __all__ = ["timestep_embedding", "TimeEmbedding", "MLPDenoiser", "ScoreMLP", "UNet", "DigitClassifier", "NoisyClassifier", "CifarClassifier", "DiT", "patchify", "unpatchify", "Autoencoder", "SuperResUNet", "CLIP", "TextUNet", "Tokenizer", "MODELS", "build", "register"]
+__all__ += ["AudioDiT", "timing_features"]

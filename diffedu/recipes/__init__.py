@@ -22,11 +22,14 @@ from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
 from ..train_state import load_training, save_training
 from . import adapt, cifar, distill, latent, mnist, text, toy
+from . import audio
 
 FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt,
             "distill": distill}
 RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES, **adapt.RECIPES,
            **distill.RECIPES}
+FAMILIES["audio"] = audio
+RECIPES.update(audio.RECIPES)
 
 
 def default_out(name: str) -> Path:
