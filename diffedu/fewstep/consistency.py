@@ -159,11 +159,7 @@ def ode_step(teacher: Model, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor, 
     if not torch.is_tensor(x):
         raise ValueError(f"x must be a tensor of shape (batch, ...), got {type(x).__name__}")
     for name, v in (("t", t), ("s", s)):
-        try:
-            process.time_tensor(v, x.shape[0], x.device)
-        except (TypeError, ValueError) as e:       # time_tensor's message names t: name the argument it was
-            msg = str(e)
-            raise type(e)(msg if name == "t" else "s" + msg[1:] if msg.startswith("t ") else f"s: {msg}") from None
+        process.time_tensor(v, x.shape[0], x.device, name=name)
     if solver == "ddim":
         return ddim_model_step(teacher, x, t, s)
     h = column(s - t, x)

@@ -33,15 +33,15 @@ class Process:
         self._check_range(t)
         return t
 
-    def _check_range(self, t: torch.Tensor) -> None:
+    def _check_range(self, t: torch.Tensor, name: str = "t") -> None:
         if t.numel() == 0:
             return
         lo, hi = float(t.min()), float(t.max())
         if not (math.isfinite(lo) and math.isfinite(hi) and torch.isfinite(t).all()):
-            raise ValueError(f"t must be finite, got {t.tolist() if t.numel() < 9 else 'values with NaN or inf'}")
+            raise ValueError(f"{name} must be finite, got {t.tolist() if t.numel() < 9 else 'values with NaN or inf'}")
         if lo < 0 or hi > self.t_domain * (1 + 1e-12):
-            raise ValueError(f"t must lie in [0, {self.t_domain:g}] for {type(self).__name__} (0 is the data), got "
-                             f"values in [{lo:g}, {hi:g}]")
+            raise ValueError(f"{name} must lie in [0, {self.t_domain:g}] for {type(self).__name__} (0 is the data), "
+                             f"got values in [{lo:g}, {hi:g}]")
 
     def alpha_sigma(self, t) -> tuple[torch.Tensor, torch.Tensor]:  # float64, t's shape
         raise NotImplementedError
@@ -103,24 +103,26 @@ class Process:
         """What the network receives as its time input."""
         return t
 
-    def time_tensor(self, t, batch: int, device) -> torch.Tensor:
-        """t as a (batch,) tensor of the right dtype (int64 for discrete steps)."""
+    def time_tensor(self, t, batch: int, device, name: str = "t") -> torch.Tensor:
+        """t as a (batch,) tensor of the right dtype (int64 for discrete steps); ``name``: the caller's argument,
+        named in the errors."""
         dtype = torch.long if self.discrete else torch.float64
         if not torch.is_tensor(t):  # a Python float straight to float64 (not through float32)
             try:
                 t = torch.tensor(t, dtype=torch.float64 if isinstance(t, float) else None)
             except (TypeError, ValueError, RuntimeError):
-                raise TypeError(f"t must be a number or a tensor of times, got {type(t).__name__} {t!r}") from None
+                raise TypeError(f"{name} must be a number or a tensor of times, got {type(t).__name__} {t!r}") from None
         t = t.to(device)
         if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in (torch.int64, torch.int32, torch.int16,
                                                                                torch.int8, torch.uint8)):
-            raise TypeError(f"t must hold numbers (times or steps), got a {t.dtype} tensor")
+            raise TypeError(f"{name} must hold numbers (times or steps), got a {t.dtype} tensor")
         if self.discrete and t.is_floating_point():
             if not torch.equal(t, t.round()):
-                raise ValueError(f"t must be an integer step for {type(self).__name__}, got {t.tolist()}")
+                raise ValueError(f"{name} must be an integer step for {type(self).__name__}, got {t.tolist()}")
         if t.ndim > 1 or t.ndim == 1 and t.shape[0] != batch:
-            raise ValueError(f"t must be one time or one per sample, shape ({batch},), got shape {tuple(t.shape)}")
-        self._check_range(t)
+            raise ValueError(f"{name} must be one time or one per sample, shape ({batch},), got shape "
+                             f"{tuple(t.shape)}")
+        self._check_range(t, name)
         t = t.to(dtype)
         return t.expand(batch) if t.ndim == 0 else t
 
