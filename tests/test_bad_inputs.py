@@ -528,6 +528,8 @@ CASES += [
      "generator must be a torch.Generator"),
     ("distill_target t='a'", lambda: fewstep.distill_target(_exact(), X64, "a", 0.5, 0.1), TypeError,
      "t must be a number"),
+    ("distill_target t_mid=2", lambda: fewstep.distill_target(_exact(), X64, 0.9, 2.0, 0.1), ValueError,
+     r"t_mid must lie in \[0, 1\]"),
     ("distill_round batches a tensor", lambda: fewstep.distill_round(_ring(), X2, 4, steps=1, progress=False),
      TypeError, "batches must be a function"),
     ("guided_target w=NaN", lambda: fewstep.guided_target(_unet(), IMG, 5, 3, NAN), ValueError, "w must be"),

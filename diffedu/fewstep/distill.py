@@ -33,8 +33,8 @@ from ..samplers import check_model, ddim_model_step, grid_of
 from ..train import pick_device, train
 
 
-def _times(process, t, x: torch.Tensor) -> torch.Tensor:
-    return process.time_tensor(t, x.shape[0], x.device)
+def _times(process, t, x: torch.Tensor, name: str = "t") -> torch.Tensor:
+    return process.time_tensor(t, x.shape[0], x.device, name=name)
 
 
 @torch.no_grad()
@@ -47,7 +47,7 @@ def distill_target(teacher: Model, z_t: torch.Tensor, t, t_mid, t_next, y=None) 
     """
     process = check_model(teacher)
     check_batched("z_t", z_t)
-    tt, tm, tn = (_times(process, v, z_t) for v in (t, t_mid, t_next))
+    tt, tm, tn = (_times(process, v, z_t, name) for v, name in ((t, "t"), (t_mid, "t_mid"), (t_next, "t_next")))
     if not ((tt > tm).all() and (tm > tn).all()):
         raise ValueError("t, t_mid and t_next must be decreasing: t > t_mid > t_next (the grid runs towards the data)")
     teacher = conditioned(teacher, y)
