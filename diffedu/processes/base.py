@@ -11,10 +11,6 @@ from .._checks import check_batched, check_generator, check_int
 from .._random import randint, randn, uniform
 
 
-def _f64(t) -> torch.Tensor:
-    return torch.as_tensor(t, dtype=torch.float64)
-
-
 class Process:
     """The interface every process implements (continuous ones add ``d_alpha_sigma``)."""
 
