@@ -22,12 +22,15 @@ from ..pretrained import asset_path, shipped
 from ..train import TrainResult, train
 from ..train_state import load_training, save_training
 from . import adapt, cifar, distill, latent, mnist, text, toy
+from . import video
 from . import audio
 
 FAMILIES = {"toy": toy, "mnist": mnist, "cifar": cifar, "latent": latent, "text": text, "adapt": adapt,
             "distill": distill}
 RECIPES = {**toy.RECIPES, **mnist.RECIPES, **cifar.RECIPES, **latent.RECIPES, **text.RECIPES, **adapt.RECIPES,
            **distill.RECIPES}
+FAMILIES["video"] = video
+RECIPES.update(video.RECIPES)
 FAMILIES["audio"] = audio
 RECIPES.update(audio.RECIPES)
 
