@@ -13,7 +13,7 @@ ARGS   ?=
 # JupyterLab refuses to start as root unless told; containers and cloud machines often run as root
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup setup-dev chromium clean
+.PHONY: lab test site setup setup-dev chromium clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "diffedu needs Python >= 3.10"'
@@ -54,5 +54,16 @@ test: setup-dev chromium
 	DIFFEDU_FAST=1 DIFFEDU_STRICT=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env \
 	  --durations=8
 
+# The course site (site/conf.py; README, "Course site"): every lesson executed afresh (-E) with DIFFEDU_SITE=1, so
+# that each widget shows a kernel-free copy, into static HTML in _site/html/. At the machine's size (cpu size without a
+# GPU); make site FAST=1 at CI's size.
+$(VENV)/.site-installed: $(VENV)/.lab-installed
+	$(PIP_INSTALL) -e ".[lab,site]"
+	touch $@
+
+site: $(VENV)/.site-installed
+	DIFFEDU_SITE=1 $(if $(FAST),DIFFEDU_FAST=1,) $(VENV)/bin/sphinx-build -E -b html -d _site/doctrees site _site/html
+	@echo "the course site: _site/html/index.html (serve it: $(PY) -m http.server -d _site/html)"
+
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) *.egg-info _site

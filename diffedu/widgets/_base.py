@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from . import _site
+
 
 def player(n_frames: int, interval_ms: int = 120, description: str = "step", value: int = 0):
     """A Play button linked to a slider over frames 0..n_frames−1; returns (play, slider, box)."""
@@ -18,11 +20,30 @@ def player(n_frames: int, interval_ms: int = 120, description: str = "step", val
     return play, slider, W.HBox([play, slider])
 
 
-def live(draw, controls: dict, header=None, busy_text: str | None = None):
+class SiteBox(W.VBox):
+    """A widget's box; on the course site (``DIFFEDU_SITE=1``) it displays its kernel-free copy instead
+    (``site_render()``: HTML with the slider positions precomputed, ``_site``), computed once, at display."""
+
+    site_render = None
+
+    def _repr_mimebundle_(self, **kwargs):
+        if self.site_render is None or not _site.enabled():
+            return super()._repr_mimebundle_(**kwargs)
+        if getattr(self, "_site_html", None) is None:
+            self._site_html = self.site_render()
+        return {"text/plain": f"<{type(self).__name__}: kernel-free copy>", "text/html": self._site_html}
+
+
+def live(draw, controls: dict, header=None, busy_text: str | None = None, site: str | None = None):
     """``draw(**values)`` re-run into an Output whenever a control moves; returns a VBox.
 
     busy_text: shown in a label while ``draw`` runs (for updates that take more than a blink).
+    site: the control that the course site's kernel-free copy slides (default: the first slider).
     """
+    if _site.enabled():      # the site shows precomputed images; the live Output would only be stored, unseen
+        box = SiteBox(([header] if header is not None else []) + [W.Output()])
+        box.output, box.site_render = box.children[-1], lambda: _site.image_slider(draw, controls, site)
+        return box
     status = W.HTML("")
 
     def wrapped(**kw):
@@ -36,6 +57,6 @@ def live(draw, controls: dict, header=None, busy_text: str | None = None):
     out = W.interactive_output(wrapped, controls)   # clears with wait=True: the last figure stays until the next
     # one arrives, so the Output needs no fixed height (a fixed 300 px left a blank band under short figures)
     parts = [header] if header is not None else []
-    box = W.VBox(parts + ([status] if busy_text else []) + [out])
+    box = SiteBox(parts + ([status] if busy_text else []) + [out])
     box.output = out  # for tests and notebooks that want the figure area
     return box

@@ -40,14 +40,18 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from ..plotting import density_grid
+from . import _site
+from ._base import SiteBox
 
 MAX_WIDTH = 960   # px: the widest figure that fits JupyterLab's output area (about 970 px) without being cut
 
 if pio.renderers.default == "plotly_mimetype":    # a kernel's default: add HTML (plotly.js from its CDN) so that a
     pio.renderers.default = "plotly_mimetype+notebook_connected"  # notebook shown without one still has the figures
+if _site.enabled():                               # the course site serves plotly.js itself (no CDN)
+    _site.use_site_renderer()
 
 
-class _FigureBox(W.VBox):
+class _FigureBox(SiteBox):
     """A VBox that also offers a static HTML rendering of its figure (for front-ends without a widget manager)."""
 
     def _repr_mimebundle_(self, **kwargs):
@@ -84,12 +88,18 @@ def figure_widget(fig: go.Figure):
         return None
 
 
-def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: str | None = None) -> W.VBox:
+def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: str | None = None,
+                site: str | None = None) -> W.VBox:
     """``update(fig, **values)`` applied to a live copy of ``fig`` whenever a control moves; returns a VBox
-    (``.figure`` the live figure). Without anywidget the figure is redrawn whole into an Output instead."""
+    (``.figure`` the live figure). Without anywidget the figure is redrawn whole into an Output instead.
+    site: the control that the course site's kernel-free copy slides (default: the first slider)."""
     status = W.HTML("")
     first = go.Figure(fig)
     update(first, **{k: c.value for k, c in controls.items()})
+    if _site.enabled():      # the site shows a plain figure with precomputed slider steps; no live widget
+        box = _FigureBox([header] if header is not None else [])
+        box.figure, box.site_render = first, lambda: _site.plotly_html(fig, update, controls, site)
+        return box
     live = figure_widget(_plain(first))      # created whole: the message that opens it carries the first figure
     out = None if live is not None else W.Output()
     target = live if live is not None else first

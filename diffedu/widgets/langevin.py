@@ -123,7 +123,7 @@ def particles_figure(mixture, lim: float) -> go.Figure:
     return fig
 
 
-def _explorer(mixture, compute, params: dict, lim: float):
+def _explorer(mixture, compute, params: dict, lim: float, site: str):
     cache = lru_cache(maxsize=32)(lambda *vals: compute(**dict(zip(params, vals))))
     density = lru_cache(maxsize=64)(lambda sigma: density_grid(mixture, 1.0, sigma, lim, 60))
     play, frame, frame_box = player(N_FRAMES + 1, description="frame", value=N_FRAMES)  # the end: where a run lands
@@ -138,7 +138,8 @@ def _explorer(mixture, compute, params: dict, lim: float):
         fig.layout.annotations[0].text = labels[i]
 
     box = live_plotly(particles_figure(mixture, lim), update, {"frame": frame, **params},
-                      header=W.VBox([W.HBox(list(params.values())), frame_box]), busy_text="running the sampler…")
+                      header=W.VBox([W.HBox(list(params.values())), frame_box]), busy_text="running the sampler…",
+                      site=site)   # the course site's kernel-free copy slides this parameter (at the last frame)
     box.controls = {"frame": frame, "play": play, **params}
     box.compute = cache
     return box
@@ -150,7 +151,8 @@ def langevin_explorer(mixture, n: int = 400, lim: float = 6.0):
                                              continuous_update=False),
                   n_steps=W.IntSlider(value=400, min=10, max=1000, step=10, description="steps",
                                       continuous_update=False))
-    return _explorer(mixture, lambda step_size, n_steps: run_langevin(mixture, step_size, n_steps, n, lim), params, lim)
+    return _explorer(mixture, lambda step_size, n_steps: run_langevin(mixture, step_size, n_steps, n, lim), params, lim,
+                     "step_size")
 
 
 def annealed_explorer(mixture, n: int = 400, lim: float = 6.0):
@@ -168,4 +170,4 @@ def annealed_explorer(mixture, n: int = 400, lim: float = 6.0):
             sigma_min = sigma_max / 10
         return run_annealed(mixture, levels, sigma_max, sigma_min, steps_per_level, n=n, box=lim)
 
-    return _explorer(mixture, compute, params, lim)
+    return _explorer(mixture, compute, params, lim, "levels")

@@ -114,6 +114,6 @@ def schedule_explorer(kind: str = "linear", T: int = 1000):
     c["kind"].observe(toggle, "value")
     toggle()
     header = W.HBox([W.VBox([c["kind"], c["T"]]), W.VBox([c["beta_start"], c["beta_end"]])])
-    box = live_plotly(schedule_figure(), update_schedules, c, header=header)
+    box = live_plotly(schedule_figure(), update_schedules, c, header=header, site="beta_end")
     box.controls = c
     return box

@@ -1,0 +1,283 @@
+"""The course site (``make site``): the widgets' kernel-free copies, and the built site in headless Chromium.
+
+Without a kernel a slider can only show what was computed when the page was built: ``diffedu.widgets._site``
+precomputes one control's positions (plotly frames, or a strip of PNG grids). The first tests check that machinery
+on a small page; ``test_every_lesson_page`` opens every lesson of a site built by ``make site`` (``_site/html/``, or
+``$DIFFEDU_SITE_DIR``) with no network beyond the loopback: figures, equations, the Binder and Colab links, the
+kernel-free copies drawn, one of them slid.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import statistics
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+import plotly
+import pytest
+
+from diffedu.plotting import show
+from diffedu.widgets import _site, schedule_explorer
+from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.fixture
+def site_mode(monkeypatch):
+    """Site mode, in an IPython shell that formats figures as PNG (as the kernel that builds the site does)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    select_figure_formats(InteractiveShell.instance(), {"png"})
+    monkeypatch.setenv("DIFFEDU_SITE", "1")
+    monkeypatch.setenv("DIFFEDU_SITE_STEPS", "5")
+
+
+# ---- the machinery, no browser
+
+def test_positions_are_thinned_evenly_and_keep_the_current_value():
+    s = W.FloatSlider(value=3.0, min=0.0, max=10.0, step=0.5)
+    values, labels, active = _site.control_values(s, 5)
+    assert len(values) == 5 and values[0] == 0.0 and values[-1] == 10.0
+    assert values[active] == 3.0 and labels[active] == "3"
+    assert values == sorted(values)
+    log = W.FloatLogSlider(value=0.01, base=10, min=-3, max=0, step=0.25)
+    values, _, active = _site.control_values(log, 100)
+    assert len(values) == 13 and np.isclose(values[0], 1e-3) and np.isclose(values[-1], 1.0)
+    assert values[active] == 0.01
+    sel = W.SelectionSlider(options=[("a", 10), ("b", 20), ("c", 30)], value=20)
+    assert _site.control_values(sel, 5) == ([10, 20, 30], ["a", "b", "c"], 1)
+
+
+def test_the_control_is_named_or_the_first_slider():
+    c = {"kind": W.Dropdown(options=["x", "y"]), "t": W.IntSlider(), "n": W.IntSlider()}
+    assert _site.choose_control(c) == "t"
+    assert _site.choose_control(c, "n") == "n"
+    with pytest.raises(ValueError, match="site must name one of the controls"):
+        _site.choose_control(c, "beta")
+
+
+def test_plotly_copy_holds_one_frame_per_position_with_only_what_changes(site_mode):
+    box = schedule_explorer()
+    assert box.children and not any(type(c).__name__ == "FigureWidget" for c in box.children)  # no live figure
+    c = box.controls
+    from diffedu.widgets.schedule import schedule_figure, update_schedules
+
+    fig = _site.plotly_slider(schedule_figure(), update_schedules, c, "beta_end")
+    steps = fig.layout.sliders[0].steps
+    assert len(fig.frames) == len(steps) == 5
+    assert fig.layout.sliders[0].active == [s.label for s in steps].index("0.02")
+    # β_T moves only the linear (bold) schedule's three curves and the title: the frames carry nothing else
+    assert list(fig.frames[0].traces) == [0, 1, 2]
+    ys = [np.asarray(f.data[0].y) for f in fig.frames]
+    assert all(not np.allclose(ys[0], y) for y in ys[1:])
+    relayout = fig.layout.meta["relayout"]
+    assert [list(r) for r in relayout] == [["title.text"]] * 5 and relayout[0] != relayout[-1]
+    assert fig.layout.meta["animated"] and not fig.layout.meta["redraw"]      # scatter only: moved in place
+    html = box._repr_mimebundle_()["text/html"]
+    assert "Kernel-free copy" in html and "Plotly.newPlot" in html and "cdn.plot.ly" not in html
+
+
+def test_a_position_where_the_widget_fails_is_left_out_and_named(site_mode):
+    def update(fig, a):
+        if a > 2:
+            raise ValueError("diverged")
+        fig.data[0].y = [a, a]
+
+    import plotly.graph_objects as go
+
+    controls = {"a": W.IntSlider(value=1, min=0, max=4)}
+    html = _site.plotly_html(go.Figure(go.Scatter(y=[0, 0])), update, controls)
+    assert "3: diverged" in html and "4: diverged" in html and "the 3 positions" in html
+
+
+def _image_draw(w):
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.imshow(np.full((4, 4), w), vmin=0, vmax=4)
+    show(fig)
+
+
+def test_image_copy_is_one_png_per_position(site_mode):
+    controls = {"w": W.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.5)}
+    html = _site.image_slider(_image_draw, controls)
+    srcs = re.search(r"s=(\[.*?\])", html).group(1)
+    assert srcs.count("data:image/png;base64,") == 5 and len(set(srcs.split(","))) > 3
+    assert "type='range'" in html and "max='4'" in html
+
+
+# ---- in the browser
+
+@contextmanager
+def serve(folder: Path):
+    """``folder`` over HTTP on the loopback."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextmanager
+def offline_page(browser, base: str):
+    """A page that may fetch only from ``base`` (like CI, and like a reader without a CDN); what else it asked for
+    and every script error are collected in ``page.problems``."""
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.route(re.compile(r"^(?!" + re.escape(base) + ").*"),
+               lambda route: (page.problems.append(f"outside request {route.request.url}"), route.abort()))
+    page.on("pageerror", lambda e: page.problems.append(f"script error {e}"))
+    page.on("requestfailed", lambda r: r.url.startswith(base) and page.problems.append(f"failed {r.url}"))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# The first frame of a figure's first animated trace, as a short fingerprint (typed arrays too)
+FINGERPRINT = """gd => { const t = gd._fullData[(gd._transitionData._frames[0].traces || [0])[0]];
+  const a = Array.from(t.y || t.z || []).flat(); return a.length + ':' + a.slice(0, 50).join(','); }"""
+
+# Arm a timer: from the next mousedown to the browser's next frame after the slider's move is applied (SLIDE_JS)
+ARM = """gd => { window.__ms = null; document.addEventListener('mousedown', e => {
+    const t0 = performance.now();
+    gd.once('diffedu_slid', () => requestAnimationFrame(() => { window.__ms = performance.now() - t0; }));
+  }, {once: true, capture: true}); }"""
+
+
+def slide_plotly(page, k: int, step: int) -> float:
+    """Click the k-th plotly figure's slider at ``step`` (as a reader does); returns ms until the new frame is
+    drawn, after asserting that the figure's data changed."""
+    gd = page.locator(".plotly-graph-div").nth(k)
+    gd.scroll_into_view_if_needed()
+    before = gd.evaluate(FINGERPRINT)
+    gd.evaluate(ARM)
+    tick = gd.locator(".slider-tick-rect").nth(step)                  # one tick per step
+    rail = gd.locator(".slider-rail-touch-rect").first.bounding_box()
+    box = tick.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, rail["y"] + rail["height"] / 2)
+    page.wait_for_function("() => window.__ms !== null", timeout=10_000)
+    assert gd.evaluate(FINGERPRINT) != before, "the slider moved but the figure's data did not change"
+    return page.evaluate("() => window.__ms")
+
+
+def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path):
+    """A page with two kernel-free copies, offline: lesson 01's schedule explorer (plotly) and an image strip.
+    Each slider moved by the mouse or the keyboard changes its figure; the plotly redraw is timed."""
+    (tmp_path / "_static").mkdir()
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", tmp_path / "_static")
+    images = _site.image_slider(_image_draw, {"w": W.FloatSlider(value=1.0, min=0.0, max=4.0, step=1.0)})
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><script src='_static/plotly.min.js'></script></head><body>"
+        + schedule_explorer()._repr_mimebundle_()["text/html"] + images + "</body></html>")
+    with serve(tmp_path) as base, offline_page(browser, base) as page:
+        page.goto(base + "/index.html", wait_until="networkidle")
+        page.wait_for_selector(".plotly-graph-div .main-svg")
+        ms = [slide_plotly(page, 0, s) for s in (4, 1, 3, 0, 2)]
+        strip = page.locator(".diffedu-image-slider")
+        src = strip.locator("img").get_attribute("src")
+        strip.locator("input").focus()
+        page.keyboard.press("ArrowRight")
+        assert strip.locator("img").get_attribute("src") != src
+        assert strip.locator("output").inner_text() == "2"
+        assert not page.problems, page.problems
+    print(f"plotly slider redraw: median {statistics.median(ms):.0f} ms, worst {max(ms):.0f} ms")
+    assert statistics.median(ms) <= 100, f"kernel-free slider redraw took {ms} ms (target ≤ 100 ms)"
+
+
+# ---- the built site
+
+def built_site() -> Path:
+    site = Path(os.environ.get("DIFFEDU_SITE_DIR") or ROOT / "_site" / "html")
+    pages = [site / "lessons" / f"{n}.html" for n in LESSONS]
+    if not all(p.exists() for p in pages):
+        missing = [p.name for p in pages if not p.exists()]
+        msg = f"no built site at {site} (missing {missing[:3]}…): build it with `make site FAST=1`"
+        if os.environ.get("DIFFEDU_SITE_DIR"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return site
+
+
+def test_the_contents_list_every_lesson_in_lecture_order():
+    site = built_site()
+    index = (site / "index.html").read_text()
+    found = re.findall(r'href="lessons/(\d\d)_[^"#]*\.html"', index)
+    assert list(dict.fromkeys(found)) == [n[:2] for n in LESSONS]
+
+
+PAGE_CHECK = r"""async () => {
+  document.querySelectorAll('img').forEach(i => i.loading = 'eager');
+  await Promise.all([...document.images].map(i => i.complete ? 0 : new Promise(r => { i.onload = i.onerror = r; })));
+  if (window.MathJax && MathJax.Hub) await new Promise(r => MathJax.Hub.Queue(r));
+  const text = document.body.innerText;
+  return {
+    images: document.images.length,
+    broken: [...document.images].filter(i => !(i.naturalWidth > 0)).map(i => i.src.slice(0, 80)),
+    widgetError: text.includes('Error displaying widget'),
+    widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+    plotly: document.querySelectorAll('.plotly-graph-div').length,
+    drawn: document.querySelectorAll('.plotly-graph-div .main-svg').length,
+    sliders: document.querySelectorAll('.plotly-graph-div .slider-container').length,
+    strips: document.querySelectorAll('.diffedu-image-slider').length,
+    notes: document.querySelectorAll('.diffedu-site-note').length,
+    math: document.querySelectorAll('.MathJax, .MathJax_Display').length,
+    rawMath: (text.match(/\\\(|\\\[/g) || []).length,
+    traceback: [...document.querySelectorAll('.output pre, .cell_output pre')].some(p => /Traceback \(most recent call last\)/.test(p.innerText)),
+    binder: [...document.links].filter(a => a.href.includes('mybinder.org') && a.href.includes('lessons/')).length,
+    colab: [...document.links].filter(a => a.href.includes('colab.research.google.com') && a.href.includes('lessons/')).length,
+  };
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lesson", LESSONS, ids=[n[:2] for n in LESSONS])
+def test_every_lesson_page(browser, lesson):
+    """The lesson's page, offline: every image loaded, no widget view or widget error, every plotly figure drawn,
+    one note per kernel-free copy (each a plotly slider or an image strip), equations typeset, no traceback, the
+    Binder and Colab links; and where the page has a plotly slider, sliding it changes the figure."""
+    site = built_site()
+    with serve(site) as base, offline_page(browser, base) as page:
+        page.goto(f"{base}/lessons/{lesson}.html", wait_until="networkidle")
+        r = page.evaluate(PAGE_CHECK)
+        assert r["images"] > 0 and not r["broken"], r
+        assert not r["widgetError"] and r["widgetViews"] == 0, r
+        assert r["drawn"] >= r["plotly"] > 0 or r["plotly"] == 0, r
+        assert r["notes"] == r["sliders"] + r["strips"] >= 1, f"{lesson}: kernel-free copies {r}"
+        assert r["math"] > 0 and r["rawMath"] == 0, f"{lesson}: equations not typeset {r}"
+        assert not r["traceback"], f"{lesson}: a cell printed an error"
+        assert r["binder"] and r["colab"], f"{lesson}: no Binder or Colab link {r}"
+        if r["sliders"]:
+            k = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                              ".findIndex(g => g.querySelector('.slider-container'))")
+            slide_plotly(page, k, 1)
+        assert not page.problems, page.problems
