@@ -140,12 +140,9 @@ def cascade_sample(base: DiffusionModel, sr: DiffusionModel, labels, w: float = 
     steps, sr_steps = check_int("steps", steps, low=1), check_int("sr_steps", sr_steps, low=1)
     level = check_real("level", level, low=0, high=1)
     g = torch.Generator().manual_seed(check_int("seed", seed))
-    if isinstance(labels, (str, bytes)) or labels is None:
-        raise ValueError(f"labels must be class labels (an int or a sequence of ints), got {labels!r}")
     if isinstance(labels, (list, tuple)) and not labels or torch.is_tensor(labels) and labels.numel() == 0:
         raise ValueError("labels must hold at least one class label (one image per label)")
-    n = check_labels("labels", labels, base.num_classes).numel()
-    y = check_labels("labels", labels, base.num_classes, n, "cpu")
+    y = check_labels("labels", labels, base.num_classes, device="cpu").reshape(-1)     # an int: one image
     x_low = torch.randn(len(y), *base.sample_shape, generator=g)
     x_high = torch.randn(len(y), *sr.sample_shape, generator=g)
     low = ddim_sample(base.given(y.to(base.device), w), x_low.to(base.device), steps, clip_x0=1.0)
