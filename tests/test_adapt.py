@@ -331,3 +331,135 @@ def test_the_shipped_backhand_adapters_draw_the_style_as_lesson_11_says():
         rate[name] = float((adapt.score(x, "backhand") > 0.5).double().mean())
     assert rate["plain"] <= 0.2 and rate["s*"] >= 0.6, rate
     assert rate["neutral"] <= 0.25 and rate["leaning"] >= rate["neutral"] + 0.3, rate
+
+
+def test_a_subject_concept_is_four_plain_fours_read_by_the_classifier_not_a_detector():
+    from diffedu.adapt.concepts import erase
+    from diffedu.recipes.adapt import RECIPES, prompts_for
+    from diffedu.text.captions import attributes
+
+    ex, digits = adapt.examples("four")
+    assert digits.tolist() == [4, 4, 4, 4] and ex.shape == (4, 1, 28, 28)
+    assert all(a == {"stroke": "thin", "slant": "upright"} for a in attributes(ex))   # no backhand in them
+    assert torch.equal(erase(ex, "four"), ex)
+    with pytest.raises(ValueError, match="concept 'four' is a subject"):
+        adapt.score(ex, "four")
+    with pytest.raises(ValueError, match="concept 'four' is a subject"):
+        adapt.draw(ex, "four")
+    # its word is trained alone in the prompt ("a s*"), so it must carry the digit; the others name it
+    assert prompts_for(RECIPES["four-textual-inversion"], digits) == ["a s*"] * 4
+    assert prompts_for(RECIPES["backhand-textual-inversion"], [2, 3]) == ["a s* two", "a s* three"]
+
+
+def test_two_word_files_that_learned_the_same_spelling_compose_under_new_spellings(tmp_path):
+    """The embedding is what was learned, the spelling only its key: attached as "s_a" and "s_b", the two words
+    give the network exactly what each gave as "s*"; wrong counts and clashes are refused, naming the argument."""
+    g = torch.Generator().manual_seed(0)
+    model = DiffusionModel(_net(), DiscreteVP("cosine", 1000), "v")
+    paths = []
+    for k in range(2):
+        m = adapt.add_words(copy.deepcopy(model), ["s*"], init=torch.randn(1, 64, generator=g))
+        paths.append(adapt.save_words(tmp_path / f"w{k}.safetensors", m))
+    both = adapt.attach(paths[1], adapt.attach(paths[0], copy.deepcopy(model), words=["s_a"]), words="s_b")
+    assert both.net.config["vocab"][-2:] == ["s_a", "s_b"]
+    x, t, _ = _inputs(model.net, 2)
+    with torch.no_grad():
+        for k, word in enumerate(("s_a", "s_b")):
+            alone = adapt.attach(paths[k], copy.deepcopy(model))
+            torch.testing.assert_close(both.net(x, t, both.net.tokenizer.encode([f"a {word} two"] * 2)),
+                                       alone.net(x, t, alone.net.tokenizer.encode(["a s* two"] * 2)))
+        y = both.net.tokenizer.encode(["a s_a s_b two"] * 2)
+        assert not torch.allclose(both.net(x, t, y), both.net(x, t, both.net.tokenizer.encode(["a s_a two"] * 2)))
+    with pytest.raises(ValueError, match="words must give one spelling for each"):
+        adapt.attach(paths[0], copy.deepcopy(model), words=["s_a", "s_b"])
+    with pytest.raises(ValueError, match="already has the words"):
+        adapt.attach(paths[0], both, words=["s_a"])
+    with pytest.raises(ValueError, match="already has the words"):
+        adapt.attach(paths[0], adapt.attach(paths[1], copy.deepcopy(model)))   # both "s*": spell one differently
+
+
+def test_peak_memory_sees_a_tensor_the_function_holds_and_not_one_it_does_not():
+    from diffedu.adapt.memory import peak_memory
+
+    mb = 2 ** 20
+
+    def hold():
+        a = torch.ones(16 * mb)                      # 64 MB, every page written
+        return float(a[-1])
+    out, peak = peak_memory(hold)
+    if peak is None:
+        pytest.skip("no peak memory to read on this system (not Linux)")
+    assert out == 1.0 and 60 * mb <= peak <= 110 * mb, peak / mb
+    _, idle = peak_memory(lambda: None)
+    assert idle < 16 * mb, idle / mb
+    with pytest.raises(TypeError, match="fn must be a function"):
+        peak_memory(3)
+
+
+def test_training_memory_counts_adams_two_floats_per_trainable_number_and_lora_shrinks_them():
+    from diffedu.adapt.memory import training_memory
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 32)
+    loss = lambda n: n(x).pow(2).mean()    # noqa: E731
+
+    def net():
+        torch.manual_seed(1)
+        n = nn.Sequential(nn.Linear(32, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 32))
+        n[0].requires_grad_(False)                  # a frozen first layer, as the text tower
+        return n
+    full = net()
+    before = full[2].weight.detach().clone()
+    r = training_memory(full, loss)
+    n = 256 * 256 + 256 + 256 * 32 + 32
+    assert r["trainable"] == n and r["gradients"] == 4 * n and r["optimiser"] == 2 * 4 * n
+    assert r["weights"] == 4 * (n + 32 * 256 + 256)
+    assert not torch.equal(full[2].weight, before)              # the steps ran
+    assert r["saved"] >= 4 * 64 * 256                            # at least one hidden activation kept for backward
+    lora = adapt.add_lora(net(), ["2", "4"], rank=4)
+    q = training_memory(lora, loss)
+    m = 4 * (256 + 256) + 4 * (256 + 32)                         # r (d_in + d_out) per adapted layer
+    assert q["trainable"] == m and q["optimiser"] == 8 * m and q["gradients"] == 4 * m
+    with pytest.raises(ValueError, match="no trainable parameter"):
+        training_memory(net().requires_grad_(False), loss)
+    with pytest.raises(ValueError, match="steps"):
+        training_memory(net(), loss, steps=0)
+    with pytest.raises(TypeError, match="loss_fn must be a function"):
+        training_memory(net(), "loss")
+    with pytest.raises(ValueError, match="scalar"):
+        training_memory(net(), lambda n: n(x))
+
+
+def test_share_and_nearest_distance_are_their_closed_forms():
+    from diffedu.adapt.evaluate import nearest_distance, share
+
+    p, se = share(torch.tensor([True, True, True, False]))
+    assert p == 0.75 and abs(se - (0.75 * 0.25 / 4) ** 0.5) < 1e-12
+    p, se = share(torch.tensor([1.0, float("nan"), 0.0]))           # NaN: not asked, left out (n = 2)
+    assert p == 0.5 and abs(se - 0.125 ** 0.5) < 1e-12
+    with pytest.raises(ValueError, match="ok must hold at least one"):
+        share(torch.tensor([float("nan")]))
+    ex = torch.stack([torch.full((1, 28, 28), -1.0), torch.full((1, 28, 28), 1.0)])
+    imgs = torch.stack([torch.full((1, 28, 28), 0.5), ex[0], torch.full((1, 28, 28), -0.2)])
+    torch.testing.assert_close(nearest_distance(imgs, ex), torch.tensor([0.5, 0.0, 0.8], dtype=torch.float64))
+    with pytest.raises(ValueError, match="same image shape"):
+        nearest_distance(imgs, torch.zeros(2, 1, 14, 14))
+
+
+def test_the_shipped_four_word_draws_fours_and_takes_the_backhand_word_as_lesson_11_says():
+    """Section 7 of lesson 11, small (20 samples, DDIM-10): s_four, learned from thin upright fours captioned "a s*",
+    draws fours without the backhand; beside the backhand's word, s_style, the fours are written in backhand."""
+    import diffedu as de
+    from diffedu.text import prompt_agreement
+
+    clf = de.pretrained("mnist-classifier")
+    duo = adapt.attach("four-textual-inversion", adapt.attach("backhand-textual-inversion",
+                                                              de.pretrained("mnist-text-unet"), words=["s_style"]),
+                       words=["s_four"])
+    rate = {}
+    for p in ("a s_four", "a s_style s_four"):
+        x = de.sample_images(duo, [p] * 20, 3.0, 10, seed=13, bf16=False)
+        rate[p] = (float(prompt_agreement(x, ["four"] * 20, clf)["digit"].mean()),
+                   float((adapt.score(x, "backhand") > 0.5).double().mean()))
+    assert rate["a s_four"][0] >= 0.7 and rate["a s_four"][1] <= 0.2, rate
+    assert rate["a s_style s_four"][0] >= 0.7 and rate["a s_style s_four"][1] >= 0.5, rate

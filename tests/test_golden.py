@@ -49,7 +49,7 @@ PROMPTS = ("a thick seven", "the digit two", "a slanted 4")
 DREAMBOOTH_PROMPTS = ("a [v] two", "a [v] five", "the digit seven")
 ADAPTER_WORDS = {"boxed-textual-inversion": "s*", "backhand-textual-inversion": "s*", "boxed-lora-qk": "[v]",
                  "boxed-lora-qkvo": "[v]", "dotted-lora-qkvo": "[w]", "backhand-lora-qk": "[u]",
-                 "backhand-lora-qk-leaning": "[u]"}
+                 "backhand-lora-qk-leaning": "[u]", "four-textual-inversion": "s*"}
 ADAPTER = "adapter:"
 
 

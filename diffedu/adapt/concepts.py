@@ -15,6 +15,11 @@ four test digits (``EXAMPLES``): the marks drawn on, or — the style — the fi
 exaggerated backhand (thickness ≥ 2.8 px, slant ≤ −0.2: 1.4 % of the test set); the handful of pictures a user
 would bring.
 
+A fourth concept is a **subject** rather than a look: ``four``, four plain fours (thin and upright, test digits
+19, 65, 109, 115), for a word that carries *what* is drawn — composed with a style word in one prompt ("a s_style
+s_four": the paper's "S_clock in the style of S_style"). A subject has no closed-form detector: its digit is read
+by the course classifier (``text.prompt_agreement``), so ``score`` refuses it.
+
 The detectors are closed forms, not learned: a mark's **score** is the mean brightness of its pixels, mapped to
 [0, 1] (0 black, 1 white); the style's is the share of its two attributes the image has (0, ½ or 1). An image
 "has" the concept when the score exceeds 0.5. On the MNIST test digits the box scores 0.01 on average and the
@@ -26,11 +31,13 @@ import torch
 
 from .._checks import check_batched
 
-EXAMPLES = {"boxed": (2, 3, 5, 8), "dotted": (0, 4, 6, 9), "backhand": (2, 3, 6, 9)}  # the digits they show
+EXAMPLES = {"boxed": (2, 3, 5, 8), "dotted": (0, 4, 6, 9), "backhand": (2, 3, 6, 9),  # the digits they show
+            "four": (4, 4, 4, 4)}
 # their indices in MNIST's test set: the first of each digit (a mark's), the first in an exaggerated backhand
 _FIRST = {"boxed": {2: 1, 3: 18, 5: 8, 8: 61}, "dotted": {0: 3, 4: 4, 6: 11, 9: 7},
           "backhand": {2: 513, 3: 437, 6: 461, 9: 209}}
 STYLES = {"backhand": {"stroke": "thick", "slant": "left"}}    # a style: the attribute bins it is made of
+SUBJECTS = {"four": (19, 65, 109, 115)}   # a subject: its examples' indices in the test set (thin, upright fours)
 
 
 def _check(concept: str) -> None:
@@ -40,8 +47,9 @@ def _check(concept: str) -> None:
 
 def _mask(concept: str, device=None) -> torch.Tensor:
     _check(concept)
-    if concept in STYLES:
-        raise ValueError(f"concept {concept!r} is a style: it has no mark to draw or erase")
+    if concept in STYLES or concept in SUBJECTS:
+        kind = "a style" if concept in STYLES else "a subject"
+        raise ValueError(f"concept {concept!r} is {kind}: it has no mark to draw or erase")
     m = torch.zeros(28, 28, dtype=torch.bool, device=device)
     if concept == "boxed":
         m[1, 1:27] = m[26, 1:27] = m[1:27, 1] = m[1:27, 26] = True
@@ -63,7 +71,7 @@ def erase(x: torch.Tensor, concept: str) -> torch.Tensor:
     knows; the course classifier reads a boxed two as anything)."""
     check_batched("x", x)
     _check(concept)
-    return x.clone() if concept in STYLES else x.masked_fill(_mask(concept, x.device), -1.0)
+    return x.clone() if concept in STYLES or concept in SUBJECTS else x.masked_fill(_mask(concept, x.device), -1.0)
 
 
 def score(x: torch.Tensor, concept: str) -> torch.Tensor:
@@ -71,6 +79,9 @@ def score(x: torch.Tensor, concept: str) -> torch.Tensor:
     attributes the digit has (``text.captions.attributes``: stroke and slant measured on the ink)."""
     check_batched("x", x)
     _check(concept)
+    if concept in SUBJECTS:
+        raise ValueError(f"concept {concept!r} is a subject (a digit), with no closed-form detector: read its digit "
+                         "with the classifier (text.prompt_agreement)")
     if concept in STYLES:
         from ..text.captions import attributes
 
@@ -87,6 +98,6 @@ def examples(concept: str) -> tuple[torch.Tensor, torch.Tensor]:
 
     _check(concept)
     x, y = mnist.load("test")
-    idx = [_FIRST[concept][d] for d in EXAMPLES[concept]]
+    idx = list(SUBJECTS[concept]) if concept in SUBJECTS else [_FIRST[concept][d] for d in EXAMPLES[concept]]
     assert all(int(y[i]) == d for i, d in zip(idx, EXAMPLES[concept]))
-    return (x[idx] if concept in STYLES else draw(x[idx], concept)), y[idx]
+    return (x[idx] if concept in STYLES or concept in SUBJECTS else draw(x[idx], concept)), y[idx]

@@ -8,11 +8,15 @@
                 samples that show the concept although nobody asked (language drift)
     diversity   the mean RMS pixel distance between two samples of the same prompt (the base model's value is
                 the reference: a model that copies its four examples scores low)
+    copying     ``nearest_distance``: each sample's RMS pixel distance to the nearest of the examples (a word
+                that memorised its examples redraws them: distances near 0)
+    ``share``   a rate with its binomial standard error √(p(1 − p)/n), for the lesson's comparisons
 """
 from __future__ import annotations
 
 import torch
 
+from .._checks import check_batched
 from ..images import sample_images
 from ..text.captions import NAMES
 from ..text.scores import prompt_agreement, summary
@@ -44,6 +48,27 @@ def diversity(images: torch.Tensor, prompts: list) -> float:
             d = torch.cdist(x, x) / x.shape[1] ** 0.5
             ds.append(d.sum() / (len(idx) * (len(idx) - 1)))
     return float(torch.stack(ds).mean()) if ds else float("nan")
+
+
+def share(ok) -> tuple[float, float]:
+    """(p, its standard error √(p(1 − p)/n)) of a boolean or 0/1 tensor (NaN entries, "not asked", left out)."""
+    ok = torch.as_tensor(ok, dtype=torch.float64).flatten()
+    ok = ok[~ok.isnan()]
+    if ok.numel() == 0:
+        raise ValueError("ok must hold at least one outcome (all are NaN or it is empty)")
+    p = float(ok.mean())
+    return p, (p * (1 - p) / ok.numel()) ** 0.5
+
+
+def nearest_distance(images: torch.Tensor, examples: torch.Tensor) -> torch.Tensor:
+    """(B,): each image's RMS pixel distance to the nearest example (images and examples (…, C, H, W) alike)."""
+    check_batched("images", images)
+    check_batched("examples", examples)
+    if images.shape[1:] != examples.shape[1:]:
+        raise ValueError(f"images {tuple(images.shape)} and examples {tuple(examples.shape)} must have the same "
+                         "image shape")
+    a, b = images.flatten(1).double().cpu(), examples.flatten(1).double().cpu()
+    return (torch.cdist(a, b) / a.shape[1] ** 0.5).min(1).values
 
 
 def measure(model, concept: str, concept_prompts: list, ordinary_prompts: list, classifier, w: float = 3.0,

@@ -33,12 +33,13 @@ def adapter_path(adapter) -> Path:
                      f".safetensors file, got {adapter!r}")
 
 
-def attach(adapter, model, name: str = "default"):
+def attach(adapter, model, name: str = "default", words=None):
     """Attach a shipped adapter (by name, e.g. "boxed-lora-qk") or an adapter file to ``model`` — a LoRA as
-    ``name``, or new words; returns the model."""
+    ``name``, or new words; ``words`` spells the file's words differently (two files that both learned "s*"
+    then sit in one prompt: ``words=["s_style"]``); returns the model."""
     path = adapter_path(adapter)
     kind = checkpoint.read(path)[0]["model"]
-    return load_lora(path, model, name) if kind == LORA else load_words(path, model)
+    return load_lora(path, model, name, words) if kind == LORA else load_words(path, model, words)
 
 
 def _words_part(model) -> tuple[dict, dict]:
@@ -73,33 +74,49 @@ def _read(path, kind: str) -> tuple[dict, dict, dict]:
     return header["config"], tensors, header["meta"]
 
 
-def _attach_words(model, config: dict, tensors: dict, path) -> None:
-    if "words" not in config:
+def _spelling(config: dict, words) -> list:
+    """The file's words, or their new spellings ``words`` (one per word, in the file's order)."""
+    saved = list(config.get("words", []))
+    if words is None:
+        return saved
+    words = [words] if isinstance(words, str) else list(words)
+    if len(words) != len(saved):
+        raise ValueError(f"words must give one spelling for each of the file's {len(saved)} words {saved}, got "
+                         f"{words}")
+    return words
+
+
+def _attach_words(model, config: dict, tensors: dict, path, words=None) -> None:
+    words = _spelling(config, words)
+    if not words:
         return
     net = text_net(model)
     base_vocab = config["base_vocab"]                 # the words of the model it was trained on
     if net.config["vocab"][:len(base_vocab)] != base_vocab:
         raise ValueError(f"{path}: its words were trained on a model with another vocabulary "
                          f"({len(base_vocab)} words: {' '.join(base_vocab[:6])} …)")
-    clash = [w for w in config["words"] if w in net.config["vocab"]]
+    clash = [w for w in words if w in net.config["vocab"]]
     if clash:
-        raise ValueError(f"{path}: the model already has the words {clash} (from another adapter?)")
+        raise ValueError(f"{path}: the model already has the words {clash} (from another adapter? attach it with "
+                         f"words=[...] to spell them differently)")
     if isinstance(net.text.embed, WordEmbedding):   # words from another adapter: fold them into the table first
         bake_words(model)
-    add_words(model, config["words"], init=tensors["words.embedding"], trainable=False)
+    add_words(model, words, init=tensors["words.embedding"], trainable=False)
 
 
-def load_words(path, model):
-    """Give ``model`` the words saved by ``save_words``; returns the model (its meta in ``model.words_meta``)."""
+def load_words(path, model, words=None):
+    """Give ``model`` the words saved by ``save_words`` (spelled ``words`` if given: the embedding is what was
+    learned, the spelling only its key); returns the model."""
     config, tensors, meta = _read(path, WORDS)
-    _attach_words(model, config, tensors, path)
+    _attach_words(model, config, tensors, path, words)
     return model
 
 
-def load_lora(path, model, name: str = "default"):
-    """Attach the adapter saved by ``save_lora`` as ``name`` (and its words); returns the model."""
+def load_lora(path, model, name: str = "default", words=None):
+    """Attach the adapter saved by ``save_lora`` as ``name`` (and its words, spelled ``words`` if given);
+    returns the model."""
     config, tensors, meta = _read(path, LORA)
-    _attach_words(model, config, tensors, path)
+    _attach_words(model, config, tensors, path, words)
     net = getattr(model, "net", model)
     dtype = next(net.parameters()).dtype
     load_lora_state(net, {k: v.to(dtype) for k, v in tensors.items() if not k.startswith("words.")}, config, name)

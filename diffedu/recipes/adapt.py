@@ -51,6 +51,10 @@ RECIPES = {
     # backhand in 1 % of samples, seed 2's in 24 %: Q and K can only re-route among what the prompt's words carry
     "backhand-lora-qk": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=5),
     "backhand-lora-qk-leaning": dict(_LORA, concept="backhand", targets=("q", "k"), word="[u]", word_seed=2),
+    # a subject for composition (lesson 11, section 7): four thin upright fours captioned "a s*" alone, so the word
+    # must carry the digit itself; composed with the backhand's word: "S_four in the style of S_style"
+    "four-textual-inversion": dict(_BASE, kind="textual-inversion", concept="four", steps=300, lr=2e-2, word="s*",
+                                   init="digit", template="a {word}"),
 }
 
 
@@ -68,8 +72,9 @@ def cross_attention_layers(net, kinds) -> list[str]:
 
 
 def prompts_for(r: dict, digits) -> list[str]:
-    """The examples' prompts: "a [v] two" (the recipe's word before the digit's name)."""
-    return [f"a {r['word']} {NAMES[int(d)]}" for d in digits]
+    """The examples' prompts: "a [v] two" (the recipe's word before the digit's name), or the recipe's
+    ``template`` ("a {word}": the word alone, for a subject)."""
+    return [r.get("template", "a {word} {name}").format(word=r["word"], name=NAMES[int(d)]) for d in digits]
 
 
 def prior_prompts(n: int, seed: int) -> list[str]:
