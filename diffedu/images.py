@@ -1,6 +1,8 @@
 """Images for given labels or prompts from any image model (pixel or latent), and the digit grids of lessons 06–07."""
 from __future__ import annotations
 
+from numbers import Integral
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -13,8 +15,9 @@ from .samplers import ddim_sample
 
 
 def _count(cond) -> int:
-    """How many samples ``cond`` asks for: one per label, prompt or row of token ids (an int or a string: one)."""
-    if isinstance(cond, str) or isinstance(cond, int) or torch.is_tensor(cond) and cond.ndim == 0:
+    """How many samples ``cond`` asks for: one per label, prompt or row of token ids (an int of any kind — Python,
+    NumPy, a 0-dim tensor or array — or a string: one)."""
+    if isinstance(cond, (str, Integral)) or getattr(cond, "ndim", None) == 0:
         return 1
     return len(cond)
 

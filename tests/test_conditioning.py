@@ -3,6 +3,7 @@ sample, and samples bit-identically to the two roads it replaced (``model.Guided
 ``text.guidance.PromptGuided`` over prompts, copied below as they were at commit 9ccf167)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,6 +89,15 @@ def test_sample_images_of_prompts_is_the_widgets_and_the_evaluations_sampling_be
         evaluate = torch.cat([ddim_sample(_PromptGuidedBefore(model, prompts[i:i + 2], 3.0), x_T[i:i + 2], 4,
                                           clip_x0=1.0).cpu() for i in range(0, len(prompts), 2)])
         assert torch.equal(de.sample_images(model, prompts, 3.0, 4, seed=4, bf16=False, batch=2), evaluate)
+
+
+@pytest.mark.parametrize("label", [np.int64(7), np.array(7), torch.tensor(7)])
+def test_sample_images_takes_one_label_of_any_integer_kind(label):
+    """One label is one image whatever integer carries it (a numpy.int64 or a 0-dim array raised 'has no len()')."""
+    model = de.pretrained("mnist-unet")
+    want = de.sample_images(model, 7, 3.0, 2, seed=1, bf16=False)
+    assert want.shape == (1, 1, 28, 28)
+    assert torch.equal(de.sample_images(model, label, 3.0, 2, seed=1, bf16=False), want)
 
 
 @pytest.mark.parametrize("name, w", [("mnist-unet", 0.0), ("mnist-unet", 1.0), ("mnist-unet", 3.0),
