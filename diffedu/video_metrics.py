@@ -20,7 +20,7 @@ their frames shuffled show what a path without constant velocity scores.
 """
 from __future__ import annotations
 
-import itertools
+from functools import lru_cache
 
 import torch
 from torch.nn import functional as F
@@ -61,23 +61,26 @@ def frame_digits(classifier, clips: torch.Tensor, digit: int = 14, batch: int = 
     return torch.cat(out).reshape(B, T)
 
 
-def folded_times(frames: int, step: float = 1 / 12, max_bounces: int = 2) -> torch.Tensor:
-    """Every folded clock g (K, frames) with up to ``max_bounces`` bounces at times on a ``step`` grid."""
+@lru_cache(maxsize=16)
+def _folded(frames: int, step: float, max_bounces: int) -> torch.Tensor:
     k = torch.arange(frames, dtype=torch.float64)
     taus = torch.arange(step, frames - 1, step, dtype=torch.float64)
-    rows = [k]
+    rows = [k[None]]
     for n in range(1, max_bounces + 1):
-        for tt in itertools.combinations(taus.tolist(), n):
-            # after each bounce the clock runs backwards, continuously; piecewise: g(k) = k before τ₁, 2τ₁ − k between τ₁ and τ₂, k − 2τ₁ + 2τ₂ after τ₂, …
-            g = k.clone()
-            off, sg = 0.0, 1.0
-            for tau in tt:
-                after = k > tau
-                off_new, sg_new = off + 2 * sg * tau, -sg
-                g = torch.where(after, off_new + sg_new * k, g)
-                off, sg = off_new, sg_new
-            rows.append(g)
-    return torch.stack(rows)
+        tt = torch.combinations(taus, n) if n > 1 else taus[:, None]          # (K, n), increasing bounce times
+        g, off, sign = k.expand(len(tt), frames).clone(), torch.zeros(len(tt), 1, dtype=torch.float64), 1.0
+        for j in range(n):  # after each bounce the clock runs backwards, continuously: k ↦ (off + 2·sign·τ) − sign·k
+            tau = tt[:, j:j + 1]
+            off, sign = off + 2 * sign * tau, -sign
+            g = torch.where(k > tau, off + sign * k, g)
+        rows.append(g)
+    return torch.cat(rows)
+
+
+def folded_times(frames: int, step: float = 1 / 12, max_bounces: int = 2) -> torch.Tensor:
+    """Every folded clock g (K, frames) with up to ``max_bounces`` bounces at times on a ``step`` grid:
+    g(k) = k before τ₁, 2τ₁ − k between τ₁ and τ₂, k − 2τ₁ + 2τ₂ after τ₂, …"""
+    return _folded(int(frames), float(step), int(max_bounces)).clone()
 
 
 def path_deviation(centroids: torch.Tensor, step: float = 1 / 12, max_bounces: int = 2) -> torch.Tensor:
@@ -95,9 +98,8 @@ def path_deviation(centroids: torch.Tensor, step: float = 1 / 12, max_bounces: i
         y = u[..., axis]                                                         # (B, T)
         yc = y - y.mean(1, keepdim=True)
         slope = (yc @ gc.T) / var                                                # (B, K): least-squares v
-        r = yc[:, None, :] - slope[..., None] * gc[None]                         # (B, K, T) residuals
-        best = (r ** 2).sum(-1).argmin(1)                                        # (B,)
-        res2.append(r[torch.arange(len(y)), best] ** 2)                          # (B, T)
+        best = (slope ** 2 * var).argmax(1)          # the least residual Σ yc² − v²·Σ gc²: the largest v²·Σ gc²
+        res2.append((yc - slope[torch.arange(len(y)), best, None] * gc[best]) ** 2)   # (B, T)
     return (res2[0] + res2[1]).sqrt().mean(1)
 
 
@@ -113,3 +115,15 @@ def summary(values: torch.Tensor) -> tuple[float, float]:
     """(mean, standard error) over clips."""
     v = values.double()
     return float(v.mean()), float(v.std(unbiased=True) / len(v) ** 0.5) if len(v) > 1 else float("nan")
+
+
+def sample_clips(model, labels, w=3.0, steps: int = 25, seed: int = 0, batch: int | None = 100) -> torch.Tensor:
+    """Clips (B, T, C, H, W) in [−1, 1] of the asked digits: ``images.sample_images`` — DDIM-``steps`` on
+    ``model.given(labels, w)``, x̂_0 clipped — from seeded noise of the clip's shape (the samplers take any shape)."""
+    from .images import sample_images
+
+    cfg = model.net.config
+    labels = torch.as_tensor(labels)
+    shape = (cfg["frames"], cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+    x_T = torch.randn((len(labels),) + shape, generator=torch.Generator().manual_seed(seed))
+    return sample_images(model, labels, w, steps, x_T=x_T, batch=batch)
