@@ -57,6 +57,21 @@ def check_root(root, name: str = "root"):
     return root
 
 
+def default_mirrors(name: str, mirrors: list[str]) -> list[str]:
+    """The mirrors used when a call names none: first each base URL in ``$DIFFEDU_MIRROR`` (space-separated; a
+    base holds one folder per data set, ``mnist/``, ``cifar10/``, laid out like this repository's ``datasets/``:
+    a course's own server, or a loopback one in the tests), then the data set's public ``mirrors``."""
+    own = [base.rstrip("/") + f"/{name}/" for base in os.environ.get("DIFFEDU_MIRROR", "").split()]
+    return own + list(mirrors)
+
+
+def repository_mirror(name: str) -> str:
+    """This version's copy of ``datasets/<name>/`` in the course repository, for files that only it ships."""
+    from .. import __version__
+
+    return f"https://raw.githubusercontent.com/diffedu/diffedu/v{__version__}/datasets/{name}/"
+
+
 def check_mirrors(mirrors) -> list[str]:
     """One URL or a list of URLs (base folders), as a list."""
     if isinstance(mirrors, str):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._fetch import check_mirrors, check_root, fetch_all
+from ._fetch import check_mirrors, check_root, default_mirrors, fetch_all
 
 MIRRORS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -82,12 +82,13 @@ def load(split: str = "train", root=None, download: bool = True, mirrors=None, l
     """Images (N, 1, 28, 28) in [−1, 1] and labels (N,) for split "train" (60,000) or "test" (10,000).
 
     Looks in ``root``, $DIFFEDU_DATA/mnist, the repository's datasets/mnist, then the cache, and downloads
-    from ``mirrors`` when none holds valid files (see ``datasets/README.md``).
+    from ``mirrors`` (default: ``$DIFFEDU_MIRROR``, then the public ones) when none holds valid files (see
+    ``datasets/README.md``).
     """
     if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     check_root(root)
-    mirrors = tuple(check_mirrors(MIRRORS if mirrors is None else mirrors))
+    mirrors = tuple(check_mirrors(default_mirrors("mnist", MIRRORS) if mirrors is None else mirrors))
     raw, y = _load(split, None if root is None else str(root), download, mirrors, local_copies)
     x = raw.float().div_(127.5).sub_(1.0).unsqueeze(1)  # (N, 1, 28, 28) in [−1, 1], a fresh tensor per call
     return x, y.clone()
@@ -96,7 +97,8 @@ def load(split: str = "train", root=None, download: bool = True, mirrors=None, l
 def download(root=None, mirrors=None) -> dict:
     """Make sure all four MNIST files are available (shipped, cached or downloaded now): one call for a
     ``pip install``-ed diffedu, which ships no data. Returns {filename: path}; one error names every failure."""
-    return fetch_all("mnist", FILES, check_mirrors(MIRRORS if mirrors is None else mirrors), root)
+    return fetch_all("mnist", FILES, check_mirrors(default_mirrors("mnist", MIRRORS) if mirrors is None else mirrors),
+                     root)
 
 
 def to_image(x: torch.Tensor) -> np.ndarray:
