@@ -57,6 +57,10 @@ def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
 
 
 def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor) -> None:
+    """Two tensors of one shape (x and its noise, a mean and its log-variance); the error names both."""
+    for name, v in ((name_a, a), (name_b, b)):
+        if not torch.is_tensor(v):
+            raise ValueError(f"{name} must be a tensor, got {type(v).__name__}")
     if a.shape != b.shape:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, "
                          f"got {tuple(a.shape)} and {tuple(b.shape)}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from ._checks import check_batched, check_int, check_labels, check_real, check_scale
+from ._checks import check_batched, check_int, check_labels, check_real, check_same_shape, check_scale
 from ._random import randn, uniform
 from .model import DiffusionModel, Model
 from .processes import CosineVP, column
@@ -60,9 +60,8 @@ def augment(low_up: torch.Tensor, level, noise: torch.Tensor | None = None, gene
     if s.ndim > 1 or s.ndim == 1 and s.shape[0] != low_up.shape[0]:
         raise ValueError(f"level must be a number or one level per image, shape ({low_up.shape[0]},), got shape "
                          f"{tuple(s.shape)}")
-    if noise is not None and (not torch.is_tensor(noise) or noise.shape != low_up.shape):
-        raise ValueError(f"noise must have low_up's shape {tuple(low_up.shape)}, got "
-                         f"{tuple(noise.shape) if torch.is_tensor(noise) else type(noise).__name__}")
+    if noise is not None:
+        check_same_shape("low_up", low_up, "noise", noise)
     noise = randn(low_up.shape, low_up, generator) if noise is None else noise
     a, sig = (column(v, low_up) for v in AUGMENTATION.alpha_sigma(s.to(low_up.device)))
     return a * low_up + sig * noise

@@ -157,9 +157,7 @@ def gaussian_nll(x, mean, var):
 def kl_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(m, diag s²) ‖ N(0, I)) = ½ Σ_j (m_j² + s_j² − 1 − log s_j²) per sample (B,), summed over every entry
     but the first dimension: the VAE's term (lesson 00) and the latent autoencoder's (lesson 09)."""
-    if mean.shape != logvar.shape:
-        raise ValueError(f"mean and logvar must have the same shape, got {tuple(mean.shape)} and "
-                         f"{tuple(logvar.shape)}")
+    check_same_shape("mean", mean, "logvar", logvar)
     return 0.5 * (mean**2 + logvar.exp() - 1 - logvar).flatten(1).sum(1)
 
 

@@ -21,7 +21,7 @@ import math
 import torch
 
 from . import checkpoint
-from ._checks import check_batched, check_int, check_real
+from ._checks import check_batched, check_int, check_real, check_same_shape
 from ._random import randn
 from .families.vae import reparameterize
 from .forward import kl_standard_normal
@@ -47,8 +47,7 @@ def psnr(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     check_batched("x_hat", x_hat)
     if x.ndim < 2:
         raise ValueError(f"x must be images (batch, ...), one row per image, got shape {tuple(x.shape)}")
-    if x.shape != x_hat.shape:
-        raise ValueError(f"x and x_hat must have the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    check_same_shape("x", x, "x_hat", x_hat)
     mse = (((x.double() - x_hat.double()) / 2) ** 2).flatten(1).mean(1)
     return 10 * torch.log10(1.0 / mse.clamp(min=1e-20))
 

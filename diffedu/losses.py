@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_batched
+from ._checks import check_batched, check_same_shape
 from ._random import randn
 from .model import PREDICTIONS, FunctionModel
 from .processes import DiscreteVP, Process, column
@@ -86,9 +86,8 @@ def diffusion_loss(net, x0: torch.Tensor, process, *, prediction: str = "eps", w
                          f"got {weighting!r}")
     B = x0.shape[0]
     t = process.time_tensor(process.sample_t(B, x0, generator) if t is None else t, B, x0.device)
-    if noise is not None and (not torch.is_tensor(noise) or noise.shape != x0.shape):
-        raise ValueError(f"noise must be a tensor of x0's shape {tuple(x0.shape)}, got "
-                         f"{tuple(noise.shape) if torch.is_tensor(noise) else type(noise).__name__}")
+    if noise is not None:
+        check_same_shape("x0", x0, "noise", noise)
     eps = randn(x0.shape, x0, generator) if noise is None else noise
     xt = process.q_sample(x0, t, eps)
     pred = net(xt, process.net_time(t), **net_kwargs)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_batched, check_finite, check_int, check_shape
+from .._checks import check_batched, check_finite, check_int, check_same_shape, check_shape
 from .._random import randn
 from ..losses import diffusion_loss
 from ..processes import Linear, Process
@@ -49,10 +49,11 @@ def flow_matching_loss(net, x0: torch.Tensor, x1: torch.Tensor | None = None, *,
     if not isinstance(process, Process) or process.discrete:
         raise ValueError(f"process must be a continuous diffedu.processes process, got {type(process).__name__}")
     check_batched("x0", x0)
-    x1 = randn(x0.shape, x0, generator) if x1 is None else x1
-    check_batched("x1", x1)
-    if x1.shape != x0.shape:
-        raise ValueError(f"x0 and x1 must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+    if x1 is None:
+        x1 = randn(x0.shape, x0, generator)
+    else:                                       # a given x1 (a drawn one needs no check)
+        check_batched("x1", x1)
+        check_same_shape("x0", x0, "x1", x1)
     return diffusion_loss(net, x0, process, prediction="velocity", t=t, noise=x1, generator=generator, **net_kwargs)
 
 
