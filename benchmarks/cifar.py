@@ -9,6 +9,8 @@
         --models cascade --level 0 --n 300      # Ho et al.'s ablation: the SR stage trained without augmentation
     .venv/bin/python benchmarks/cifar.py --part throughput      # training img/s at batch 64, every network
     .venv/bin/python benchmarks/cifar.py --part autoencoder     # reconstruction PSNR on the 10,000 test images
+    .venv/bin/python benchmarks/cifar.py --part target --models cifar-latent-dit,latent-uncond,latent-cg --n 200 \
+        --chunk 20 --steps 15     # lesson 09 §4.2: classifier guidance through the decoder against CFG, same noise
 
 Targets: the classifier ≥ 85 % on the 10,000 test images; the best diffusion model with CFG w = 3 and DDIM-50
 over 1,000 samples (100 per class) ≥ 50 % conditional accuracy (chance: 10 %), its Fréchet distance in the
@@ -21,7 +23,9 @@ images would not do: the classifier has seen them, and they score ~31 against th
 
 Lesson 09 adds: ``cifar-latent-dit`` (sampled in latent space, decoded) and ``cascade`` (``cifar-base16`` then
 ``cifar-sr16to32`` at augmentation level ``--level``) as model names; the autoencoder's test PSNR (target
-≥ 24 dB); training throughput of every network at batch 64 (target: latent ≥ 5× pixel DiT).
+≥ 24 dB); training throughput of every network at batch 64 (target: latent ≥ 5× pixel DiT). Lesson 09 §4.2:
+``latent-uncond`` (the latent DiT with w = 0) and ``latent-cg`` (the same, classifier-guided through the decoder by
+cifar-classifier at scale ``--cg-scale`` for t ≤ ``--cg-tmax``), from the same noise as ``cifar-latent-dit``.
 """
 import argparse
 import os
@@ -50,6 +54,8 @@ p.add_argument("--steps", type=int, default=50)
 p.add_argument("--workers", type=int, default=1)
 p.add_argument("--level", type=float, default=0.1, help="the cascade's augmentation level at sampling")
 p.add_argument("--batch", type=int, default=64, help="training batch of --part throughput")
+p.add_argument("--cg-scale", type=float, default=3.0, help="latent-cg: the classifier-guidance scale γ")
+p.add_argument("--cg-tmax", type=float, default=800, help="latent-cg: guide only at t ≤ this")
 a = p.parse_args()
 PATHS = {"cifar-unet": a.unet, "cifar-dit": a.dit, "cifar-classifier": a.classifier}
 for _name in ("cifar-latent-dit", "cifar-base16", "cifar-sr16to32", "cifar-autoencoder"):  # candidates: env vars
@@ -75,10 +81,18 @@ def _chunk(name, k, threads=1):
         with torch.inference_mode():
             x = cascade.cascade_sample(load("cifar-base16"), load("cifar-sr16to32"), labels, a.w, a.steps, a.steps,
                                        a.level, seed=k)[1]
-    else:
-        model = load(name)
+    elif name == "latent-cg":   # lesson 09 §4.2: ∇ log p(y | D(ẑ_0(z_t))), the judge's own gradient
+        from diffedu.guidance import classifier_guided
+        model = load("cifar-latent-dit")
         x_T = torch.randn(a.chunk, *model.sample_shape, generator=torch.Generator().manual_seed(k))
-        x = draw(model, labels, x_T, a.w, a.steps)
+        guided = classifier_guided(model.given(labels, 0.0), load("cifar-classifier"), labels, a.cg_scale,
+                                   decode=model.decode, t_max=a.cg_tmax)
+        with torch.no_grad():
+            x = model.decode(de.ddim_sample(guided, x_T, a.steps)).clamp(-1, 1)
+    else:
+        model = load("cifar-latent-dit" if name == "latent-uncond" else name)
+        x_T = torch.randn(a.chunk, *model.sample_shape, generator=torch.Generator().manual_seed(k))
+        x = draw(model, labels, x_T, 0.0 if name == "latent-uncond" else a.w, a.steps)
     return x, labels, time.perf_counter() - t0
 
 
@@ -132,7 +146,9 @@ if "target" in parts:
         preds, feats = metrics.classifier_outputs(clf, x)
         acc = float((preds == labels).double().mean())
         fd, fd_se = metrics.frechet_with_se(feats, ref)
-        print(f"{name}: w = {a.w:g}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} "
+        how = {"latent-uncond": "w = 0", "latent-cg": f"w = 0 + classifier guidance γ = {a.cg_scale:g} for t ≤ "
+                                                        f"{a.cg_tmax:g}"}.get(name, f"w = {a.w:g}")
+        print(f"{name}: {how}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} "
               f"± {(acc * (1 - acc) / a.n) ** 0.5:.1%} (target ≥ 50 %), Fréchet {fd:.2f} ± {fd_se:.2f} (bootstrap), "
               f"{sec:.0f} s of sampling (one thread a chunk with --workers > 1)")
 if "autoencoder" in parts:
