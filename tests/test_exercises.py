@@ -7,6 +7,16 @@ from diffedu.exercises import check_ddpm_step_mean, check_posterior, check_q_sam
 from diffedu.models import timestep_embedding
 
 
+def _each_mistake_named(check, cases):
+    """Every (student, hint) of ``cases`` fails ``check`` with a message containing its hint, each its own message."""
+    messages = set()
+    for student, hint in cases:
+        r = check(student)
+        assert not r and hint in r.message, (hint, r.message)
+        messages.add(r.message)
+    assert len(messages) == len(cases)  # each mistake its own diagnosis
+
+
 def test_reference_implementations_pass():
     assert check_q_sample(lambda x0, t, s, e: forward.q_sample(x0, t, s, noise=e))
     assert check_posterior(forward.q_posterior)
@@ -137,6 +147,8 @@ def test_latent_checkers_pass_the_reference_and_name_the_mistakes():
     assert not r and "inverse" in r.message
     r = check_scale_factor(lambda z: 1 / z.pow(2).mean().sqrt())
     assert not r and "root mean square" in r.message
+    r = check_scale_factor(lambda z: 1 / z.transpose(0, 1).flatten(1).std(1).mean())
+    assert not r and "per channel" in r.message
     assert check_augment(lambda x, s, e: math.cos(math.pi * s / 2) * x + math.sin(math.pi * s / 2) * e)
     r = check_augment(lambda x, s, e: math.sin(math.pi * s / 2) * x + math.cos(math.pi * s / 2) * e)
     assert not r and "swapped" in r.message
@@ -220,12 +232,7 @@ def test_clip_guidance_checker_passes_the_library_and_names_each_mistake():
         (grad(lambda x, t, f, g, tau: math.exp(tau) * (f(x) * g).sum()), "pass t"),
         (lambda x, t, f, g, tau: -right(x, t, f, g, tau), "sign is flipped"),
     ]
-    messages = set()
-    for student, hint in cases:
-        r = check_clip_guidance_grad(student)
-        assert not r and hint in r.message, r.message
-        messages.add(r.message)
-    assert len(messages) == len(cases)  # each mistake its own diagnosis
+    _each_mistake_named(check_clip_guidance_grad, cases)
 
     # the reference is what the library's CLIP guidance adds to the score, over the guidance scale
     torch.manual_seed(0)
@@ -272,12 +279,7 @@ def test_textual_inversion_checker_names_each_mistake_and_wants_the_gradient_on_
         (dict(reduce="sum"), "summed over the batch"),
         (dict(detach=True), "no gradient reaches v"),
     ]
-    messages = set()
-    for kw, hint in cases:
-        r = check_inversion_loss(student(**kw))
-        assert not r and hint in r.message, (kw, r.message)
-        messages.add(r.message)
-    assert len(messages) == len(cases)
+    _each_mistake_named(check_inversion_loss, [(student(**kw), hint) for kw, hint in cases])
     def without_graph(*a):  # computed under no_grad: the value is right, the gradient is not
         with torch.no_grad():
             return loss(*a)
@@ -318,12 +320,7 @@ def test_guided_target_checker_passes_the_library_and_names_each_mistake():
         (lambda teacher, z, t, y, w: teacher(z, t, None) + w.mean() * (teacher(z, t, y) - teacher(z, t, None)),
          "(their mean)"),
     ]
-    messages = set()
-    for student, hint in cases:
-        r = check_guided_target(student)
-        assert not r and hint in r.message, r.message
-        messages.add(r.message)
-    assert len(messages) == len(cases)
+    _each_mistake_named(check_guided_target, cases)
 
     # the reference is the library's target for a real class-conditional teacher (w = 0: ∅, w = 1: y)
     teacher = de.pretrained("mnist-flow")
@@ -357,12 +354,7 @@ def test_reflow_pairs_checker_passes_the_library_and_names_each_mistake():
         (lambda u, x1, k: (solve(u, x1, k, grid=lambda k: torch.linspace(1, 0, k)), x1), "steps − 1 intervals"),
         (lambda u, x1, k: (solve(u, x1, k, end=True), x1), "end of each step"),
     ]
-    messages = set()
-    for student, hint in cases:
-        r = check_reflow_pairs(student)
-        assert not r and hint in r.message, r.message
-        messages.add(r.message)
-    assert len(messages) == len(cases)
+    _each_mistake_named(check_reflow_pairs, cases)
 
     # the reference is the library's coupling: Euler from the same noise, paired with it
     def field(x, t):

@@ -93,14 +93,7 @@ def test_instructor_versions_pass_and_student_versions_score_zero_with_the_hint(
                     _run([cell], ns)
 
 
-# check_scale_factor's cases have the same spread in every channel, so its "std per channel, averaged" slip gives
-# the right κ to within the tolerance and passes: a gap in the checker, reported; this turns into a failure
-# (XPASS) once the checker's cases tell the two apart, to remove the mark.
-_UNTOLD = pytest.mark.xfail(strict=True, reason="a catalogued slip the checker's cases cannot tell from the answer")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_UNTOLD) if n == "check_scale_factor" else n
-                                  for n in CHECKERS])
+@pytest.mark.parametrize("name", CHECKERS)
 def test_a_named_slip_earns_the_partial_credit_cell_only(name):
     checker = getattr(ex, name)
     with _watching(checker) as calls:

@@ -19,7 +19,8 @@ def check_scale_factor(fn, strict: bool = False):
     """fn(latents) → κ, the number that gives κ·latents a standard deviation of 1 over all their entries
     (latents: (N, c, h, w), the encoder's means on the training set)."""
     g = _gen()
-    cases = [(5.0 * torch.randn(200, 4, 8, 8, generator=g, dtype=torch.float64) + 1.5,),
+    spread = torch.tensor([1.0, 3.0, 5.0, 8.0], dtype=torch.float64).view(1, 4, 1, 1)  # channels unlike each other:
+    cases = [(spread * torch.randn(200, 4, 8, 8, generator=g, dtype=torch.float64) + 1.5,),  # per-channel ≠ global
              (0.2 * torch.randn(400, 3, 8, 8, generator=g, dtype=torch.float64) - 0.7,)]
     mistakes = [
         ("you returned the standard deviation itself: the scale factor is its inverse, κ = 1/std, so that "
