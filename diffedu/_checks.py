@@ -66,6 +66,16 @@ def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor)
                          f"got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
+def check_float_dtype(name: str, dtype, *, optional: bool = False, why: str = ""):
+    """A floating-point ``torch.dtype`` (or None when ``optional``); ``why``: what goes wrong otherwise, said after."""
+    if optional and dtype is None:
+        return None
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"{name} must be {'None or ' if optional else ''}a floating-point torch dtype (torch.float32, "
+                         f"float16, bfloat16), got {dtype!r}{why}")
+    return dtype
+
+
 def check_batched(name: str, x: torch.Tensor) -> torch.Tensor:
     """A floating tensor of shape (B, ...) with B >= 1 and finite values."""
     check_finite(name, x)

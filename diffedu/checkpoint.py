@@ -30,6 +30,7 @@ import torch
 from safetensors import safe_open
 
 from . import processes as P
+from ._checks import check_float_dtype
 from ._files import atomic_write, edited_fields, non_finite, signed, tensor_digest
 from .model import DiffusionModel
 from .models.registry import build
@@ -91,12 +92,6 @@ def _refuse_non_finite(tensors: dict, p: Path) -> None:
         raise ValueError(f"{p}: tensor(s) {bad[:5]} hold NaN or infinite values: refusing a broken network")
 
 
-def _check_dtype(dtype) -> None:
-    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise ValueError(f"dtype must be None or a floating-point torch dtype (torch.float32, float16, bfloat16), got "
-                         f"{dtype!r}: an integer dtype would truncate every weight")
-
-
 def _cast(v: torch.Tensor, dtype) -> torch.Tensor:
     v = v.detach().to("cpu")
     return (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
@@ -109,7 +104,7 @@ def save(path, net: torch.nn.Module, *, process: P.Process | None = None, predic
 
     ``save(path, model)`` also takes a ``DiffusionModel`` and stores its process and prediction, and a model of
     a registered kind (``register_kind``) with its own part of the header."""
-    _check_dtype(dtype)
+    check_float_dtype("dtype", dtype, optional=True, why=": an integer dtype would truncate every weight")
     tensors, extra_header = {}, {}
     kind = _kind_of(net)
     if kind is not None:  # a kind with its own part of the header: that part, its tensors, the DiffusionModel inside

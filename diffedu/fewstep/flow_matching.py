@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_batched, check_finite, check_int, check_same_shape, check_shape
+from .._checks import check_batched, check_finite, check_float_dtype, check_int, check_same_shape, check_shape
 from .._random import randn
 from ..losses import diffusion_loss
 from ..processes import Linear, Process
@@ -83,8 +83,7 @@ def reflow_pairs(model, n: int, shape, grid=50, *, method: str = "heun", generat
     if method not in ("heun", "euler"):
         raise ValueError(f"method must be 'heun' or 'euler', got {method!r}")
     shape = check_shape("shape", shape)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    check_float_dtype("dtype", dtype)
     ts = grid_of(model, grid)
     sample = heun_sample if method == "heun" else euler_sample
     dev = getattr(model, "device", torch.device("cpu"))
