@@ -61,13 +61,14 @@ class ClassifierGuided(Model):
     """
 
     prediction = "score"
+    network_arg = "classifier"                       # the argument that carries the network, named in errors
+    network_hint = "a torch.nn.Module taking (x_t, t), e.g. pretrained('mnist-noisy-classifier')"
 
     def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float, *, t_max=None):
         if getattr(model, "process", None) is None or not callable(getattr(model, "score", None)):
             raise TypeError(f"model must be a diffedu Model (e.g. pretrained(NAME)), got {type(model).__name__}")
         if not isinstance(classifier, torch.nn.Module):
-            raise TypeError(f"{'clip' if isinstance(self, CLIPGuided) else 'classifier'} must be a network "
-                            f"(a torch.nn.Module taking (x_t, t), e.g. pretrained('mnist-noisy-classifier')), "
+            raise TypeError(f"{self.network_arg} must be a network ({self.network_hint}), "
                             f"got {type(classifier).__name__}")
         cp = getattr(classifier, "process", None)
         if cp is not None and cp != model.process:
@@ -109,6 +110,8 @@ class DecodedClassifierGuided(ClassifierGuided):
     ẑ_0 is a blurred average and the gradient says little; its gradients can also be adversarial (they raise the
     classifier's confidence without making the picture more of the class), so judge the samples with another network."""
 
+    network_hint = "a torch.nn.Module taking clean images x, e.g. pretrained('mnist-classifier')"
+
     def __init__(self, model: Model, classifier: torch.nn.Module, y, scale: float, decode, *, t_max=None):
         super().__init__(model, classifier, y, scale, t_max=t_max)
         if not callable(decode):
@@ -128,6 +131,9 @@ class CLIPGuided(ClassifierGuided):
     """Score of ``model`` plus ``scale`` times the gradient of the noised CLIP's similarity to the prompts:
     classifier guidance with e^τ ⟨f(x_t, t), g(c)⟩ in place of log p_φ(y | x_t, t). ``prompts``: a string, a
     list of strings, or token ids of the CLIP's tokenizer."""
+
+    network_arg = "clip"
+    network_hint = "a noised CLIP, e.g. pretrained('mnist-clip')"
 
     def __init__(self, model: Model, clip: torch.nn.Module, prompts, scale: float):
         super().__init__(model, clip, prompts, scale)

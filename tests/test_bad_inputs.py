@@ -271,6 +271,8 @@ CASES += [
      "unknown word 'purple'"),
     ("CLIPGuided out-of-vocabulary ids", lambda: CLIPGuided(_exact(), _clip(), torch.full((1, 12), 999), 1.0),
      ValueError, "prompts: token ids must lie in"),
+    ("CLIPGuided clip=a function", lambda: CLIPGuided(_exact(), lambda x, t: x, "a one", 1.0), TypeError,
+     r"clip must be a network \(a noised CLIP"),
     ("CLIPGuided clip=a classifier",
      lambda: CLIPGuided(_unet(), de.pretrained("mnist-noisy-classifier"), "a one", 1.0), TypeError,
      "clip must be a CLIP"),
