@@ -190,8 +190,6 @@ def consistency_distillation_loss(student: ConsistencyModel, ema_target: Consist
     check_batched("x0", x0)
     if distance not in DISTANCES:
         raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
-    if solver not in SOLVERS:
-        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     process = check_model(teacher)
     for name, m in (("student", student), ("ema_target", ema_target)):
         if getattr(m, "process", None) != process:
