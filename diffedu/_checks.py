@@ -11,8 +11,9 @@ from numbers import Integral, Real
 import torch
 
 
-def _scalar(value):
-    """A 0-dim real tensor as its Python number (``torch.tensor(5)`` counts as 5); anything else unchanged."""
+def as_number(value):
+    """A 0-dim real tensor as its Python number (``torch.tensor(5)`` counts as 5); anything else (a Python or NumPy
+    number included) unchanged. Every check of "one number" reads its argument through it."""
     if torch.is_tensor(value) and value.ndim == 0 and value.dtype != torch.bool and not value.is_complex():
         return value.item()
     return value
@@ -20,7 +21,7 @@ def _scalar(value):
 
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
     """An integer (Python, NumPy or a 0-dim integer tensor; not a bool) in [low, high]."""
-    value = _scalar(value)
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
@@ -34,7 +35,7 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
                low_open: bool = False, high_open: bool = False) -> float:
     """A finite float in the interval [low, high] (ends opened by ``low_open`` / ``high_open``); NumPy numbers and
     0-dim tensors count as numbers."""
-    value = _scalar(value)
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     value = float(value)
@@ -139,8 +140,7 @@ def check_tokens(name: str, prompts, tokenizer) -> torch.Tensor:
 def check_scale(name: str, w, batch: int | None = None):
     """A guidance scale: a finite number, or a (batch,) tensor of finite scales, one per sample (an integer tensor
     becomes float64)."""
-    if torch.is_tensor(w) and w.ndim == 0 and not (w.dtype == torch.bool or w.is_complex()):
-        w = w.item()
+    w = as_number(w)
     if not torch.is_tensor(w):
         return check_real(name, w)
     if w.ndim != 1 or w.dtype == torch.bool or w.is_complex():
@@ -171,14 +171,14 @@ def check_callable(name: str, fn, what: str = "a function", optional: bool = Fal
 
 def check_shape(name: str, shape) -> tuple:
     """One sample's shape: an int or a sequence of positive ints, as a tuple."""
-    shape = (shape,) if isinstance(_scalar(shape), Integral) and not isinstance(shape, bool) else shape
+    shape = (shape,) if isinstance(as_number(shape), Integral) and not isinstance(shape, bool) else shape
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
         raise ValueError(f"{name} must be a tuple of positive ints (one sample's shape, e.g. (2,) or (1, 28, 28)), "
                          f"got {shape!r}")
     shape = tuple(shape)
     for v in shape:
-        v = _scalar(v)
+        v = as_number(v)
         if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
             raise ValueError(f"{name} must be a tuple of positive ints (one sample's shape, e.g. (2,) or (1, 28, 28)), "
                              f"got {shape!r}")
-    return tuple(int(_scalar(v)) for v in shape)
+    return tuple(int(as_number(v)) for v in shape)

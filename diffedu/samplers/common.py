@@ -28,7 +28,7 @@ from numbers import Integral
 
 import torch
 
-from .._checks import check_batched, check_callable, check_generator
+from .._checks import as_number, check_batched, check_callable, check_generator, check_int
 from .._random import randn
 from ..processes import column
 
@@ -46,9 +46,7 @@ def check_model(model):
 
 def steps_of(grid) -> int | None:
     """``grid`` as a number of steps when it is one: a Python or NumPy int, or a 0-dim integer tensor (not a bool)."""
-    if torch.is_tensor(grid) and grid.ndim == 0 and not (grid.is_floating_point() or grid.is_complex()
-                                                          or grid.dtype == torch.bool):
-        return int(grid)
+    grid = as_number(grid)
     return int(grid) if isinstance(grid, Integral) and not isinstance(grid, bool) else None
 
 
@@ -151,13 +149,12 @@ class Recorder:
     """
 
     def __init__(self, every: int = 1, key: str = "x", start: torch.Tensor | None = None):
-        if isinstance(every, bool) or steps_of(every) is None or steps_of(every) < 1:
-            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        every = check_int("every", every, low=1)
         if key not in KEYS:
             raise ValueError(f"key must be one of the callback's keys {KEYS}, got {key!r}")
         if start is not None and not torch.is_tensor(start):
             raise ValueError(f"start must be a tensor (the sampler's x) or None, got {type(start).__name__}")
-        self.every, self.key = steps_of(every), key
+        self.every, self.key = every, key
         self.frames = [] if start is None else [start.detach().cpu().clone()]
         self.times = [] if start is None else ["start"]
 
