@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/fewstep.py --part toy      # 2-D: PD-1 against the noise floor; one reflow
     .venv/bin/python benchmarks/fewstep.py --part unet-vs-flow   # lesson 13, section 5: DDIM on mnist-unet against
                                                                  #   Euler on mnist-flow, same noise, w = 1, with s.e.
+    .venv/bin/python benchmarks/fewstep.py --part unet-vs-flow --models mnist-flow --steps 50,8,4 --n 1000
+                                                                 # lesson 12: the teacher alone, with s.e.
 
 Course Fréchet distance: the features of the independent `mnist-classifier`, against all 10,000 test digits
 (``metrics.digit_scores``); real training digits at the same n give the floor printed first. Every MNIST sampler
@@ -28,6 +30,7 @@ from diffedu.images import sample_images
 ap = argparse.ArgumentParser()
 ap.add_argument("--part", choices=["nfe", "guided", "toy", "unet-vs-flow", "all"], default="all")
 ap.add_argument("--steps", default="1,2,4,8,16", help="unet-vs-flow: the step counts")
+ap.add_argument("--models", default="mnist-unet,mnist-flow", help="unet-vs-flow: the shipped models compared")
 ap.add_argument("--n", type=int, default=1000)
 ap.add_argument("--ddpm-steps", type=int, default=0, help="also the teacher's stochastic sampler with this many steps")
 ap.add_argument("--threads", type=int, default=None)
@@ -152,7 +155,8 @@ if a.part in ("unet-vs-flow", "all"):  # lesson 13, section 5: at how many steps
     labels = torch.arange(a.n) % 10
     x_T = torch.randn(a.n, 1, 28, 28, generator=torch.Generator().manual_seed(5))
     real, floor = metrics.real_baseline(clf, x_test, y_test, labels)   # held-out real digits, same n and classes
-    models = {"mnist-unet DDIM": de.pretrained("mnist-unet"), "mnist-flow Euler": de.pretrained("mnist-flow")}
+    names = {"mnist-unet": "mnist-unet DDIM", "mnist-flow": "mnist-flow Euler"}   # DDIM on Linear is Euler
+    models = {names.get(m, m): de.pretrained(m) for m in a.models.split(",")}
     print(f"\n{a.n} samples per row, w = 1, same x_T and labels; reference: the other test digits; "
           f"{a.n} held-out real test digits of the same classes: Fréchet {floor:.2f}")
     print(f"  {'sampler':18s} {'steps':>5s} {'accuracy ± s.e.':>16s} {'Fréchet ± s.e.':>15s} {'seconds':>8s}")
