@@ -23,12 +23,11 @@ generator's device and moved to x's, so one seed gives the same samples on a lap
 """
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import torch
 
-from .._checks import as_number, check_batched, check_callable, check_generator, check_int
+from .._checks import as_number, check_batched, check_callable, check_generator, check_int, check_real
 from .._random import randn
 from ..processes import column
 
@@ -129,12 +128,8 @@ def report(callback, i, t, t_next, x, x0_hat, nfe, last) -> None:
 
 
 def check_clip(clip_x0):
-    if clip_x0 is None:
-        return None
-    if isinstance(clip_x0, bool) or not isinstance(clip_x0, (int, float)) or not math.isfinite(clip_x0) \
-            or clip_x0 <= 0:
-        raise ValueError(f"clip_x0 must be a positive number or None, got {clip_x0!r}")
-    return float(clip_x0)
+    """None (no clamp) or the clamp's bound c > 0 of x̂_0 ∈ [−c, c]."""
+    return None if clip_x0 is None else check_real("clip_x0", clip_x0, low=0, low_open=True)
 
 
 __all__ = ["check_model", "grid_of", "steps_of", "KEYS", "alpha_sigma", "tt", "checked", "denoise", "noise", "start", "report", "check_clip", "column"]
