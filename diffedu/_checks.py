@@ -87,9 +87,11 @@ def check_batched(name: str, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def check_labels(name: str, y, num_classes: int, n: int | None = None, device=None) -> torch.Tensor:
+def check_labels(name: str, y, num_classes: int, n: int | None = None, device=None, *, null: bool = True
+                 ) -> torch.Tensor:
     """Class labels as a long tensor on ``device``: an int (every sample), or n of them ((n,); n None: any number),
-    each in [0, num_classes) — label num_classes is the null label ∅ of classifier-free guidance, not a class."""
+    each in [0, num_classes) — label num_classes is the null label ∅ of classifier-free guidance, not a class (the
+    error says so; ``null=False`` where the labels have no ∅, e.g. the digits of captions)."""
     if y is None or isinstance(y, (bool, float, str, bytes, dict, set)) or torch.is_tensor(y) and (y.is_floating_point() or y.is_complex()
                                                                 or y.dtype == torch.bool):
         raise ValueError(f"{name} must be integer class labels, got {y!r}")
@@ -102,7 +104,8 @@ def check_labels(name: str, y, num_classes: int, n: int | None = None, device=No
     y = y.to(torch.long)
     if y.numel() and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} must be class labels in [0, {num_classes - 1}], got values in "
-                         f"[{int(y.min())}, {int(y.max())}] ({num_classes} is the null label ∅, not a class)")
+                         f"[{int(y.min())}, {int(y.max())}]"
+                         + (f" ({num_classes} is the null label ∅, not a class)" if null else ""))
     if n is None:
         if y.ndim > 1:
             raise ValueError(f"{name} must be an int or have shape (batch,), got {tuple(y.shape)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_labels
 from ..models.tokenizer import Tokenizer, words
 from .attributes import slant, thickness
 
@@ -68,18 +68,12 @@ def caption(digit: int, stroke: str | None, slant_: str | None, k: int, held_out
 def captions(x: torch.Tensor, y: torch.Tensor, start: int = 0, held_out=HELD_OUT) -> list[str]:
     """One caption per image; image i (counted from ``start``) uses variant 7919 i + 3 (templates and synonyms
     in turn). Training draws a fresh variant each time an image is seen (``caption`` with a random k)."""
-    if not torch.is_tensor(y):
-        try:
-            y = torch.as_tensor(y)
-        except (TypeError, ValueError, RuntimeError):
-            raise ValueError(f"y must be the digits' labels (a (B,) int tensor), got {y!r}") from None
-    if y.ndim != 1 or y.is_floating_point() or y.dtype == torch.bool:
-        raise ValueError(f"y must be the digits' labels (a (B,) int tensor), got a {y.dtype} tensor of shape "
-                         f"{tuple(y.shape)}")
+    y = check_labels("y", y, 10, null=False)                                # the digits 0–9
     start = check_int("start", start, low=0)
     attrs = attributes(x)
-    if len(attrs) != len(y):
-        raise ValueError(f"y must hold one label per image: {len(y)} labels for {len(attrs)} images")
+    if y.ndim != 1 or len(attrs) != len(y):
+        raise ValueError(f"y must hold one label per image: {y.numel() if y.ndim else 'an int'} for "
+                         f"{len(attrs)} images")
     return [caption(int(d), a["stroke"], a["slant"], 7919 * (start + i) + 3, held_out)
             for i, (d, a) in enumerate(zip(y.tolist(), attrs))]
 
