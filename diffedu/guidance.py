@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_labels, check_real, check_scale, check_tokens
+from ._checks import check_labels, check_real, check_tokens
 from .model import Guided, Model, cfg_combine
 
 __all__ = ["cfg_combine", "guided_score", "classifier_guided", "Guided", "ClassifierGuided", "DecodedClassifierGuided",
@@ -48,7 +48,7 @@ def classifier_guided(model, classifier, y, scale: float, decode=None, t_max=Non
 
 def guided_score(score_uncond: torch.Tensor, score_cond: torch.Tensor, gamma: float) -> torch.Tensor:
     """The lecture's (1 − γ)∇log p(x) + γ∇log p(x|y) (exact scores in the 2-D lessons): ``cfg_combine``."""
-    return cfg_combine(score_uncond, score_cond, check_scale("gamma", gamma, score_uncond.shape[0]))
+    return cfg_combine(score_uncond, score_cond, gamma, name="gamma")
 
 
 class ClassifierGuided(Model):

@@ -202,13 +202,14 @@ def null_condition(model, batch: int, device) -> torch.Tensor:
     return torch.full((batch,), model.num_classes, dtype=torch.long, device=device)
 
 
-def cfg_combine(out_null: torch.Tensor, out_cond: torch.Tensor, w) -> torch.Tensor:
+def cfg_combine(out_null: torch.Tensor, out_cond: torch.Tensor, w, *, name: str = "w") -> torch.Tensor:
     """out_∅ + w (out_c − out_∅), the classifier-free-guided prediction: w a number, or a (B,) tensor (one scale per
-    sample). torch.lerp's two-sided formula returns out_∅ at w = 0 and out_c at w = 1 exactly."""
+    sample), checked here (``name``: the caller's argument, named in the errors). torch.lerp's two-sided formula
+    returns out_∅ at w = 0 and out_c at w = 1 exactly."""
     if torch.is_tensor(w) and w.ndim:
-        return torch.lerp(out_null, out_cond, P.column(check_scale("w", w, out_null.shape[0]).to(out_null.dtype),
+        return torch.lerp(out_null, out_cond, P.column(check_scale(name, w, out_null.shape[0]).to(out_null.dtype),
                                                        out_null))
-    return torch.lerp(out_null, out_cond, check_real("w", w))
+    return torch.lerp(out_null, out_cond, check_real(name, w))
 
 
 def conditioned(model, y):
