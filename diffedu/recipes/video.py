@@ -18,7 +18,7 @@ from ._setup import Setup
 
 RECIPES = {
     "video-dit": dict(family="video", kind="ddpm-video", data="moving-mnist", network="VideoDiT", schedule="cosine",
-                      T=1000, prediction="v", weighting="min-snr", steps=1100, batch=16, lr=1e-3, ema_decay=0.995,
+                      T=1000, prediction="v", weighting="min-snr", steps=6000, batch=16, lr=1e-3, ema_decay=0.998,
                       p_uncond=0.1, seed=0, save_dtype="float16",
                       clips=dict(frames=8, size=24, digit=14, max_speed=3),
                       model=dict(frames=8, image_size=24, in_channels=1, frame_patch=2, patch_size=4,
