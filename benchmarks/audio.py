@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/audio.py                        # w = 3, 500 samples: pitch and duration shares
     .venv/bin/python benchmarks/audio.py --w 0,1,3 --n 192      # the shares against w
     .venv/bin/python benchmarks/audio.py --model PATH           # a candidate checkpoint instead of the shipped one
+    .venv/bin/python benchmarks/audio.py --state S.state --n 96   # a training state's EMA weights (mid-run)
     .venv/bin/python benchmarks/audio.py --latency              # one sample after a control moves (the widget)
 
 Samples: the labels cycle through all 96 (pitch, timbre, seconds_total) combinations, DDIM-``--steps`` from
@@ -22,7 +23,15 @@ from diffedu.datasets import notes
 from diffedu.widgets.audio import generate
 
 
-def load(path):
+def load(path, state=None, prediction="x0"):
+    if state is not None:  # a training state's EMA weights (recipe notes-dit's process; --prediction as trained)
+        from diffedu.processes import DiscreteVP
+        from diffedu.train_state import load_training
+
+        res, step = load_training(state)
+        print(f"training state {state}, step {step}")
+        net = res.ema.eval()
+        return de.DiffusionModel(net, DiscreteVP("cosine", 1000), prediction, net.num_classes)
     return de.pretrained("notes-dit") if path is None else checkpoint.load(path)
 
 
@@ -47,6 +56,8 @@ def measure(model, w: float, n: int, steps: int, chunk: int, seed: int = 0) -> d
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="a checkpoint path (default: the shipped notes-dit)")
+    p.add_argument("--state", default=None, help="a training state (--state of the recipe) instead of a checkpoint")
+    p.add_argument("--prediction", default="x0", help="what the state's network predicts (x0; v for the v run)")
     p.add_argument("--w", default="3", help="guidance scales, comma-separated")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--steps", type=int, default=25, help="DDIM steps")
@@ -54,7 +65,7 @@ def main():
     p.add_argument("--latency", action="store_true", help="time one sample as the widget draws it")
     a = p.parse_args()
     torch.set_grad_enabled(False)
-    model = load(a.model)
+    model = load(a.model, a.state, a.prediction)
     print(model)
     if a.latency:
         for i, (pitch, w) in enumerate((("A4", 3.0), ("C4", 3.0), ("E4", 1.0))):
