@@ -149,11 +149,15 @@ class DiffusionModel(Model):
 
     @property
     def sample_shape(self) -> tuple:
-        """(C, H, W) of what the samplers run over, read from an image network's config."""
+        """The shape of one sample, read from the network's config: (C, H, W) for an image, (T, C, H, W) for a
+        clip of T frames, (1, samples) for a sound (lesson 14)."""
         cfg = getattr(self.net, "config", {})
+        if "clip_samples" in cfg:
+            return (1, cfg["clip_samples"])
         if "in_channels" not in cfg or "image_size" not in cfg:
-            raise ValueError(f"{type(self.net).__name__} is not an image network: pass x_T yourself")
-        return (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+            raise ValueError(f"{type(self.net).__name__} is not an image, clip or sound network: pass x_T yourself")
+        image = (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+        return (cfg["frames"], *image) if "frames" in cfg else image
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """Images from what the samplers return: the identity here; a latent model decodes (``diffedu.latent``)."""

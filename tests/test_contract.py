@@ -148,9 +148,8 @@ def test_every_shipped_checkpoint_loads_by_name_and_is_ready(name):
         assert torch.equal(m.given(torch.tensor([3, 7])).x0(x, m.t_min), x)
     elif isinstance(m, de.DiffusionModel):
         assert m.prediction in PREDICTIONS and isinstance(m.process, P.Process)
-        c = m.net.config  # 2-D points, or images of the network's own size and channels
-        shape = (8, 2) if c.get("dim") == 2 else (2, c.get("in_channels", 1), c.get("image_size", 28),
-                                                  c.get("image_size", 28))
+        c = m.net.config  # 2-D points, or images (clips, sounds) of the network's own shape
+        shape = (8, 2) if c.get("dim") == 2 else (2, *m.sample_shape)
         x = m.process.prior(shape, torch.Generator().manual_seed(0))
         if "cond_channels" in c:  # a cascade's super-resolution stage: bound to low-resolution images first
             from diffedu.cascade import SuperResolution

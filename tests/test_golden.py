@@ -75,9 +75,9 @@ def _network(model) -> torch.nn.Module:
 
 def _sample_shape(model) -> tuple:
     cfg = _network(model).config
-    if "image_size" in cfg:
-        return (cfg["in_channels"], cfg["image_size"], cfg["image_size"])
-    return (cfg["dim"],)
+    if "dim" in cfg:
+        return (cfg["dim"],)
+    return model.sample_shape
 
 
 # --- what each kind of case computes ------------------------------------------------------------------------

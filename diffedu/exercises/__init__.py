@@ -11,6 +11,8 @@ from .text import check_clip_guidance_grad, check_cross_attention, check_info_nc
 from .adapt import check_inversion_loss, check_lora_forward, check_prior_preservation
 from .unet import check_level_shapes, check_resblock
 from .score import check_dsm_target, check_langevin_step, check_pf_ode_drift, check_score_from_eps
+from .audio import check_padding_mask, check_timing_features
+from .video import check_patchify3d, check_unpatchify3d
 
 __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "check_ddpm_step_mean",
            "check_timestep_embedding", "check_dsm_target", "check_langevin_step", "check_score_from_eps",
@@ -19,4 +21,5 @@ __all__ = ["CheckResult", "run_check", "check_q_sample", "check_posterior", "che
            "check_flow_target", "check_euler_step", "check_scale_factor", "check_augment",
            "check_cross_attention", "check_info_nce", "check_lora_forward", "check_prior_preservation",
            "check_distill_target", "check_consistency_boundary", "check_clip_guidance_grad", "check_inversion_loss",
-           "check_guided_target", "check_reflow_pairs"]
+           "check_guided_target", "check_reflow_pairs", "check_padding_mask", "check_timing_features",
+           "check_patchify3d", "check_unpatchify3d"]

@@ -18,7 +18,10 @@ from .score import score_field
 from .sde import sde_vs_ode
 from .text import prompt_box
 from .adapt import lora_mixer
+from .audio import note_sampler, spectrogram_forward
+from .video import clip_forward, clip_player
 
 __all__ = ["schedule_explorer", "forward_animation", "density_surface", "trajectory_player", "score_field", "langevin_explorer",
            "annealed_explorer", "sde_vs_ode", "digit_forward", "cfg_explorer", "guidance_vectors",
-           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box", "lora_mixer"]
+           "cfg_compare", "attention_explorer", "flow_paths", "augmentation_explorer", "latent_map", "prompt_box", "lora_mixer",
+           "note_sampler", "spectrogram_forward", "clip_player", "clip_forward"]
