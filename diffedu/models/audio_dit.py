@@ -51,7 +51,7 @@ def _sincos_1d(n: int, dim: int) -> torch.Tensor:
 
 @register
 class AudioDiT(nn.Module):
-    """v̂ (or ε̂: whatever its recipe trained) at (x_t, t, y) for waveforms (B, 1, clip_samples); ``config`` as the
+    """x̂₀ (what ``notes-dit`` learned; any prediction a recipe trains) at (x_t, t, y) for waveforms (B, 1, clip_samples); ``config`` as the
     constructor's arguments."""
 
     def __init__(self, clip_samples: int = 8000, patch_size: int = 80, hidden_size: int = 128, depth: int = 4,
