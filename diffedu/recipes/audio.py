@@ -1,6 +1,7 @@
 """Recipe for lesson 14's audio part: a 1-D DiT on the waveform of ``datasets.notes``, conditioned on pitch,
 timbre and Stable Audio's timing (seconds_start, seconds_total), with the image recipes' choices (cosine
-schedule, x0-prediction (see below), min-SNR weighting, EMA, the label dropped 10 % of the time for classifier-free guidance).
+schedule, x0-prediction (see below), min-SNR weighting, EMA, the label dropped 10 % of the time for
+classifier-free guidance).
 
     python -m diffedu.recipes notes-dit --state notes-dit.state
 """
