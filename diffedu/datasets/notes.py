@@ -14,7 +14,8 @@ notes) that sounds for ``seconds_total`` seconds, then silence up to 1 s — the
     env_k   the timbre's envelope: a linear attack, a decay to a sustain level, and a 20 ms linear release that
             ends exactly at the note's end (zero afterwards)
     random  per clip: the loudness a ~ U(0.6, 0.95) (the peak; clips stay in [−1, 1]), each harmonic's weight
-            r_h ~ U(0.8, 1.2), and the phase φ ~ U(0, 2π) (harmonic h at phase hφ: the waveform's shape, shifted by less than one period)
+            r_h ~ U(0.8, 1.2), and the phase φ ~ U(0, 2π) (harmonic h at phase hφ: the waveform's shape, shifted
+            by less than one period)
 
 Labels: the pitch index (or sequence), the timbre index and ``seconds_total`` ∈ ``DURATIONS``. The diffusion
 model takes one integer per clip (``label``): pitch + P·(timbre + K·duration index), P = 8, K = 3, so the
