@@ -77,7 +77,10 @@ def _sample_shape(model) -> tuple:
     cfg = _network(model).config
     if "dim" in cfg:
         return (cfg["dim"],)
-    return model.sample_shape
+    m = model
+    while not hasattr(m, "sample_shape"):   # a consistency model wraps a diffusion model
+        m = m.net
+    return m.sample_shape
 
 
 # --- what each kind of case computes ------------------------------------------------------------------------
