@@ -39,7 +39,10 @@ suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 # ---- equations: MathJax 2 served from _static (jupyter-server-mathjax's copy), not from a CDN
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                               "processEscapes": True}}
+                               "processEscapes": True},
+                   # that copy ships the STIX-Web fonts only (MathJax's default TeX fonts would be fetched and 404)
+                   "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
+                   "SVG": {"font": "STIX-Web"}}
 
 # ---- the theme: a table of contents in lecture order (index.md) and Binder / Colab buttons on every lesson
 html_theme = "sphinx_book_theme"
