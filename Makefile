@@ -4,6 +4,7 @@
 #   make test   set everything up, then run the whole test suite (unit tests, every lesson under nbval in
 #               fast mode, and the widget test in headless Chromium); DIFFEDU_STRICT=1 makes any warning a
 #               lesson would print an error (diffedu/config.py), so a warning in a lesson's output fails
+#               (two pytest-xdist workers, a test file or a lesson per worker at a time: CI on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -51,8 +52,8 @@ chromium:
 	fi
 
 test: setup-dev chromium
-	DIFFEDU_FAST=1 DIFFEDU_STRICT=1 $(PY) -m pytest -q -rs -p no:cacheprovider tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env \
-	  --durations=8
+	DIFFEDU_FAST=1 DIFFEDU_STRICT=1 $(PY) -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile \
+	  tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env --durations=8
 
 # The course site (site/conf.py; README, "Course site"): every lesson executed afresh (-E) with DIFFEDU_SITE=1, so
 # that each widget shows a kernel-free copy, into static HTML in _site/html/. At the machine's size (cpu size without a
