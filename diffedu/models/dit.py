@@ -139,7 +139,13 @@ class DiT(nn.Module):
         check_inputs(self, x, t, (cfg["in_channels"], cfg["image_size"], cfg["image_size"]), y, self.num_classes)
         p = cfg["patch_size"]
         h = self.patch(patchify(x, p)) + self.pos                                # (B, N, D)
-        c = self.condition(t, y)                                                # (B, D)
+        h, maps = self.blocks_and_head(h, self.condition(t, y), attention_maps)   # (B, N, p·p·C)
+        out = unpatchify(h, p, cfg["in_channels"], cfg["image_size"], cfg["image_size"])
+        return (out, maps) if attention_maps else out
+
+    def blocks_and_head(self, h: torch.Tensor, c: torch.Tensor, attention_maps: bool = False):
+        """Tokens h (B, N, D) through the adaLN-Zero blocks and the modulated output layer, conditioned on c (B, D):
+        (B, N, patch values) and the attention maps (an empty list unless asked). Shared by every DiT's forward."""
         maps = []
         for block in self.blocks:
             if attention_maps:
@@ -148,6 +154,4 @@ class DiT(nn.Module):
             else:
                 h = block(h, c)
         shift, scale = self.final_ada(F.silu(c)).chunk(2, dim=-1)
-        out = unpatchify(self.out(modulate(self.final_norm(h), shift, scale)), p, cfg["in_channels"],
-                         cfg["image_size"], cfg["image_size"])
-        return (out, maps) if attention_maps else out
+        return self.out(modulate(self.final_norm(h), shift, scale)), maps

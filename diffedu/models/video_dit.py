@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .._checks import check_int
 from ._inputs import check_inputs
-from .dit import DiT, modulate, sincos_2d
+from .dit import DiT, sincos_2d
 from .embedding import timestep_embedding
 from .registry import register
 
@@ -109,15 +108,6 @@ class VideoDiT(DiT):
                      self.num_classes)
         pt, p = c["frame_patch"], c["patch_size"]
         h = self.patch(patchify3d(x, pt, p)) + self.pos                         # (B, N, D)
-        cond = self.condition(t, y)                                              # (B, D)
-        maps = []
-        for block in self.blocks:
-            if attention_maps:
-                h, m = block(h, cond, weights=True)
-                maps.append(m)
-            else:
-                h = block(h, cond)
-        shift, scale = self.final_ada(F.silu(cond)).chunk(2, dim=-1)
-        out = unpatchify3d(self.out(modulate(self.final_norm(h), shift, scale)), pt, p, c["frames"],
-                           c["in_channels"], c["image_size"], c["image_size"])
+        h, maps = self.blocks_and_head(h, self.condition(t, y), attention_maps)   # DiT's own blocks and head
+        out = unpatchify3d(h, pt, p, c["frames"], c["in_channels"], c["image_size"], c["image_size"])
         return (out, maps) if attention_maps else out
