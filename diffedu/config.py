@@ -25,6 +25,12 @@ def _truthy(v: str | None) -> bool:
     return (v or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def site_build(environ=None) -> bool:
+    """True while the course site is built (``make site`` sets ``DIFFEDU_SITE=1``): each widget shows its
+    kernel-free copy (``widgets._site``) and training shows no progress bar (a page cannot move one)."""
+    return ((os.environ if environ is None else environ).get("DIFFEDU_SITE") or "").strip() == "1"
+
+
 def choose_size(environ=None, gpu: bool | None = None) -> str:
     """The lesson size: $DIFFEDU_SIZE if set, fast if $DIFFEDU_FAST is, else gpu or cpu by the device."""
     env = os.environ if environ is None else environ

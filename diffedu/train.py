@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._checks import check_callable, check_int, check_real
+from .config import site_build
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -62,6 +63,14 @@ class EMA:
         torch._foreach_lerp_(list(self.model.parameters()), [p.detach() for p in model.parameters()], 1 - d)
         for e, b in zip(self.model.buffers(), model.buffers()):
             e.copy_(b)
+
+
+def progress_bar(steps, show: bool, desc: str = "training"):
+    """tqdm's bar over ``steps``: a widget in Jupyter, text elsewhere; none when ``show`` is False or while the
+    course site is built (``config.site_build``: a static page cannot move a bar)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(steps, disable=not show or site_build(), desc=desc, mininterval=0.5)
 
 
 @dataclass
@@ -174,8 +183,6 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {lr_schedule!r}")
     if compile_mode is not None and compile_mode not in COMPILE_MODES:
         raise ValueError(f"compile_mode must be None or one of {COMPILE_MODES}, got {compile_mode!r}")
-    from tqdm.auto import tqdm
-
     dev = pick_device(device)
     if dev.type == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -229,7 +236,7 @@ def train(model: torch.nn.Module, loss_fn, batches, *, steps: int, lr: float = 2
 
     model.train()
     t0, seconds_before = time.perf_counter(), result.seconds
-    bar = tqdm(range(start_step, steps), disable=not show, desc="training", mininterval=0.5)
+    bar = progress_bar(range(start_step, steps), show)
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = lr_at(step)

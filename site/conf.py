@@ -5,13 +5,14 @@ Binder and Colab links that the theme builds from them, are the repository's own
 MyST-NB executes every lesson in a kernel that inherits this process's environment: ``make site`` sets
 ``DIFFEDU_SITE=1`` (each widget then shows its kernel-free copy, ``diffedu/widgets/_site.py``) and the size
 (``DIFFEDU_FAST=1`` for CI). Everything a page needs is served by the site itself — plotly.js from the
-installed plotly, MathJax from ``jupyter-server-mathjax`` — so it reads offline, with no CDN.
+installed plotly, MathJax 3 from ``sphinx-mathjax-offline`` — so it reads offline, with no CDN.
 """
 import os
 import shutil
 from pathlib import Path
 
-import jupyter_server_mathjax
+import importlib.util
+
 import plotly
 
 project = "diffedu"
@@ -36,13 +37,13 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
 
-# ---- equations: MathJax 2 served from _static (jupyter-server-mathjax's copy), not from a CDN
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                               "processEscapes": True},
-                   # that copy ships the STIX-Web fonts only (MathJax's default TeX fonts would be fetched and 404)
-                   "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
-                   "SVG": {"font": "STIX-Web"}}
+# ---- equations: MathJax 3 served from _static, not from a CDN. The package sphinx-mathjax-offline ships MathJax
+# 3.2.2 (only its files are used here); the SVG output draws glyphs from paths inside tex-svg.js, so no font file is
+# fetched. (MathJax 2 from jupyter-server-mathjax, tried first, loaded offline but left \(…\) raw.)
+MATHJAX = Path(importlib.util.find_spec("sphinx-mathjax-offline").origin).parent / "static" / "mathjax"
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]]},
+                   "options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"}}
 
 # ---- the theme: a table of contents in lecture order (index.md) and Binder / Colab buttons on every lesson
 html_theme = "sphinx_book_theme"
@@ -70,8 +71,9 @@ def _copy_assets(app, exception):
     static = Path(app.outdir) / "_static"
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", static / "plotly.min.js")
     mathjax = static / "mathjax"
-    if not (mathjax / "MathJax.js").exists():
-        shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", mathjax, dirs_exist_ok=True)
+    if not (mathjax / "tex-svg.js").exists():
+        shutil.copytree(MATHJAX, mathjax, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*speech*", "sre*", "node-main*"))   # accessibility extras
 
 
 def setup(app):

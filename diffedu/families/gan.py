@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.registry import register
-from ..train import EMA, TrainResult, mix, pick_device
+from ..train import EMA, TrainResult, mix, pick_device, progress_bar
 from .._random import randn
 from .._checks import check_callable, check_int, check_real
 from ._common import check_draw, check_points, check_sizes, mlp
@@ -77,8 +77,6 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     ``mix(seed, t, 0)``, ``result.ema`` is an EMA copy, ``on_step(step, result)`` runs every
     ``on_step_every`` steps and after the last. ``result.losses`` holds L_G, ``result.d_losses`` L_D.
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(model, GAN):
         raise TypeError(f"model must be a families.GAN (train the VAE and the flow with diffedu.train), got "
                         f"{type(model).__name__}")
@@ -104,7 +102,7 @@ def train_gan(model: GAN, batches, *, steps: int, lr: float = 1e-3, betas=(0.5, 
     result = TrainResult(model, ema.model, device=str(dev))
     result.d_losses = []
     latent, t0 = model.config["latent"], time.perf_counter()
-    for step in tqdm(range(steps), disable=not progress, desc="training", mininterval=0.5):
+    for step in progress_bar(range(steps), progress):
         gen = torch.Generator().manual_seed(mix(seed, step, 0))
         real = check_points("batches(generator)", batches(gen), model.config["dim"]).to(dev)
         z = randn((real.shape[0], latent), real, gen)

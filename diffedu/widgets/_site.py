@@ -30,13 +30,15 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
+from ..config import site_build
+
 SLIDERS = (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.SelectionSlider)
 CHOICES = (W.Dropdown, W.SelectionSlider, W.ToggleButtons, W.RadioButtons)
 
 
 def enabled() -> bool:
     """True while the course site is built (``DIFFEDU_SITE=1``)."""
-    return os.environ.get("DIFFEDU_SITE", "").strip() == "1"
+    return site_build()
 
 
 def max_steps(kind: str) -> int:
@@ -51,16 +53,16 @@ def max_steps(kind: str) -> int:
 
 def choose_control(controls: dict, site: str | None = None) -> str:
     """The control the kernel-free copy slides: ``site`` if given, else the first slider, else the first
-    choice (a dropdown)."""
+    choice (a dropdown) — passing over a control with a single position (lesson 03's one-level σ slider)."""
     if site is not None:
         if site not in controls:
             raise ValueError(f"site must name one of the controls {sorted(controls)}, got {site!r}")
         return site
     for kinds in (SLIDERS, CHOICES):
         for k, c in controls.items():
-            if isinstance(c, kinds):
+            if isinstance(c, kinds) and len(control_values(c, 2)[0]) > 1:
                 return k
-    raise ValueError(f"no slider or choice among the controls {sorted(controls)} to precompute")
+    raise ValueError(f"no slider or choice with two positions among the controls {sorted(controls)} to precompute")
 
 
 def control_values(control, n_max: int) -> tuple[list, list[str], int]:
