@@ -35,7 +35,9 @@ def test_a_binder_build_in_a_fresh_python_311_venv_installs_diffedu_and_jupyterl
     _run([python311, "-m", "venv", str(env_dir)])
     bin_dir = env_dir / "bin"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DIFFEDU_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
-    env.update(PATH=f"{bin_dir}:/usr/bin:/bin", HOME=str(tmp_path))
+    # PIP_RETRIES=0: where requirements.txt's PyTorch index cannot be reached (CI here: its name does not resolve),
+    # pip moves on at once instead of retrying it with back-off for every requirement (16 minutes asleep)
+    env.update(PATH=f"{bin_dir}:/usr/bin:/bin", HOME=str(tmp_path), PIP_RETRIES="0")
     _run([str(bin_dir / "pip"), "install", "-q", "-r", "binder/requirements.txt"], cwd=repo, env=env, timeout=1800)
     _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=600)
 
