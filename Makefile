@@ -1,10 +1,11 @@
 # The two commands of the README:
 #   make lab    set everything up, then open the lessons in JupyterLab (as root too; extra server arguments
 #               in ARGS, e.g. make lab ARGS="--no-browser --port 8890" on a remote machine)
-#   make test   set everything up, then run the whole test suite (unit tests, every lesson under nbval in
-#               fast mode, and the widget test in headless Chromium); DIFFEDU_STRICT=1 makes any warning a
-#               lesson would print an error (diffedu/config.py), so a warning in a lesson's output fails
-#               (two pytest-xdist workers, a test file or a lesson per worker at a time: CI on 2 cores)
+#   make test   set everything up, then run the whole test suite (unit tests, every lesson run in fast mode
+#               in JupyterLab driven by headless Chromium — nbval without Chromium — and the course site
+#               built and opened);
+#               DIFFEDU_STRICT=1 makes any warning a lesson would print an error (diffedu/config.py), so a
+#               warning in a lesson's output fails (two pytest-xdist workers: CI on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -29,7 +30,7 @@ $(VENV)/.lab-installed: pyproject.toml binder/torch_setup.py binder/overrides.js
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.lab-installed
-	$(PIP_INSTALL) -e ".[lab,dev]"
+	$(PIP_INSTALL) -e ".[lab,dev,site]"
 	touch $@
 
 setup: $(VENV)/.lab-installed
@@ -51,9 +52,14 @@ chromium:
 	  else echo "no /usr/bin/chromium and not root: run 'sudo apt-get install chromium' for the browser test"; fi; \
 	fi
 
+# OMP_NUM_THREADS=1: two workers on two cores; with torch's default of one thread per core each, the OpenMP threads
+# of one worker wait for the other's (the unit tests took 692 s that way, 160 s with one thread each).
+# The lessons run in full twice: in JupyterLab (test_browser.py: every cell, any error output fails) and in the
+# site build (test_site.py, DIFFEDU_SITE_BUILD=1); without Chromium, nbval runs them instead of the browser.
 test: setup-dev chromium
-	DIFFEDU_FAST=1 DIFFEDU_STRICT=1 $(PY) -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadfile \
-	  tests lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env --durations=8
+	OMP_NUM_THREADS=1 DIFFEDU_FAST=1 DIFFEDU_STRICT=1 DIFFEDU_SITE_BUILD=1 $(PY) -m pytest -q -rs -p no:cacheprovider \
+	  -n 2 --dist loadgroup tests --durations=12 \
+	  $$([ -x /usr/bin/chromium ] || echo lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env)
 
 # The course site (site/conf.py; README, "Course site"): every lesson executed afresh (-E) with DIFFEDU_SITE=1, so
 # that each widget shows a kernel-free copy, into static HTML in _site/html/. At the machine's size (cpu size without a

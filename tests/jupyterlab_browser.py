@@ -203,6 +203,17 @@ def notifications(page) -> list[str]:
     return page.evaluate(_TOASTS)
 
 
+# Every error output of the open notebook's code cells, read from JupyterLab's notebook model (not the screen: a
+# windowed notebook renders only the cells in view): "cell 7: ValueError: …"
+_ERRORS = """() => { const model = window.jupyterapp.shell.currentWidget.content.model, found = [];
+    for (let i = 0; i < model.cells.length; i++) {
+        const cell = model.cells.get(i);
+        if (cell.type !== 'code') continue;
+        for (const o of cell.outputs.toJSON())
+            if (o.output_type === 'error') found.push(`cell ${i}: ${o.ename}: ${String(o.evalue).slice(0, 500)}`);
+    }
+    return found; }"""
+
 _RUN_ALL = """async () => {
     const app = window.jupyterapp;
     const panel = app.shell.currentWidget;
@@ -221,7 +232,8 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int
                      workspace: str | None = None):
     """Open the notebook (in ``workspace`` if given: a new name starts with no tab restored), wait until its kernel
     is connected, run all cells through JupyterLab's own command, and wait until every code cell shows an
-    execution count."""
+    execution count — or a cell's output is an error (JupyterLab then stops the run): the lesson fails with the
+    cell's error, as nbval would fail it (with DIFFEDU_STRICT=1 in the server's environment a warning is one)."""
     where = f"/lab/workspaces/{workspace}" if workspace else "/lab"
     page.goto(f"{base}{where}/tree/lessons/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
@@ -232,8 +244,10 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_ms: int
     n_code = page.locator(".jp-CodeCell").count()
     page.wait_for_function(
         """n => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'))
-              .filter(e => /\\[\\d+\\]/.test(e.textContent)).length >= n""",
+              .filter(e => /\\[\\d+\\]/.test(e.textContent)).length >= n || (""" + _ERRORS + """)().length > 0""",
         arg=n_code, timeout=timeout_ms)
+    errors = page.evaluate(_ERRORS)
+    assert not errors, f"{notebook}: a cell stopped with an error:\n" + "\n".join(errors)
 
 
 def slider(page, label: str, nth: int = 0):

@@ -126,10 +126,15 @@ RUN = textwrap.dedent('''
     import resource
     import sys
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(sys.argv[1], as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": "."}})
+    # the kernel on IPC sockets, not TCP ports: under make test another worker starts kernels at the same time.
+    # One such run waited 900 s with kernel and client both idle (2026-12-07); two kernel managers picking the
+    # same free TCP port is the suspected cause, not a proven one. A cell gets 300 s (lesson 08's longest: < 30 s).
+    km = KernelManager(kernel_name="python3", transport="ipc")
+    client = NotebookClient(nb, km=km, timeout=300, kernel_name="python3", resources={"metadata": {"path": "."}})
     probe = nbformat.v4.new_code_cell("import diffedu; print(diffedu.__file__)")
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
@@ -191,7 +196,7 @@ def test_lessons_run_alone_in_a_fresh_environment_installing_diffedu_from_their_
         shutil.copy(ROOT / "lessons" / lesson, work / lesson)
         (tmp_path / "run.py").write_text(RUN)
         r = subprocess.run([py, str(tmp_path / "run.py"), lesson], cwd=work, env=env, capture_output=True,
-                           text=True, timeout=900)
+                           text=True, timeout=600)
         assert r.returncode == 0, f"{lesson}:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
         print(lesson, r.stdout.split("CPU_S", 1)[1].split()[0], "s of CPU (kernel and pip)")
         where = r.stdout.split("DIFFEDU_FILE", 1)[1].strip()

@@ -178,9 +178,11 @@ def offline_page(browser, base: str):
         context.close()
 
 
-# The first frame of a figure's first animated trace, as a short fingerprint (typed arrays too)
+# The data a figure's first animated trace shows now, as a fingerprint (typed arrays too): a heat map's z (its y is
+# the fixed axis), else the curve's y
 FINGERPRINT = """gd => { const t = gd._fullData[(gd._transitionData._frames[0].traces || [0])[0]];
-  const a = Array.from(t.y || t.z || []).flat(); return a.length + ':' + a.slice(0, 50).join(','); }"""
+  const a = Array.from(t.z || t.y || []).map(r => typeof r === 'object' && r !== null ? Array.from(r) : r).flat();
+  return a.length + ':' + a.join(','); }"""
 
 # Arm a timer: from the next mousedown to the browser's next frame after the slider's move is applied (SLIDE_JS)
 ARM = """gd => { window.__ms = null; document.addEventListener('mousedown', e => {
@@ -232,9 +234,35 @@ def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path)
 
 # ---- the built site
 
+@functools.lru_cache(maxsize=None)
+def build_site_for_ci() -> Path:
+    """``make test`` sets ``DIFFEDU_SITE_BUILD=1``: the site is built here once, as ``make site FAST=1`` builds it
+    (every lesson executed afresh at fast size with DIFFEDU_SITE=1; a failing cell, or with DIFFEDU_STRICT=1 a
+    warning, fails the build), into _site/ci. The test files' worker builds it alone (conftest.py keeps this
+    file's tests together and starts them first), so one Sphinx process (-j 1) while the other worker runs the
+    browser tests."""
+    import subprocess
+    import sys
+    import time
+
+    out = ROOT / "_site" / "ci"
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    env = dict(os.environ, DIFFEDU_SITE="1", DIFFEDU_FAST="1")
+    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-b", "html", "-d", str(out / "doctrees"),
+                        str(ROOT / "site"), str(out / "html")], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, f"the site build failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+    pages = list((out / "html" / "lessons").glob("*.html"))
+    images = len(list((out / "html" / "_images").glob("*")))
+    print(f"site at fast size: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s")
+    return out / "html"
+
+
 def built_site(lesson: str | None = None) -> tuple[Path, list[str]]:
     """The built site and the lessons it must hold: all of them, or those of a partial build
     (``DIFFEDU_SITE_LESSONS=01,07``, as site/conf.py reads it)."""
+    if os.environ.get("DIFFEDU_SITE_BUILD") == "1" and not os.environ.get("DIFFEDU_SITE_DIR"):
+        os.environ["DIFFEDU_SITE_DIR"] = str(build_site_for_ci())
     site = Path(os.environ.get("DIFFEDU_SITE_DIR") or ROOT / "_site" / "html")
     partial = [n.strip() for n in os.environ.get("DIFFEDU_SITE_LESSONS", "").split(",") if n.strip()]
     wanted = [n for n in LESSONS if not partial or n[:2] in partial]
@@ -265,6 +293,7 @@ PAGE_CHECK = r"""async () => {
       await new Promise(r => setTimeout(r, 100));
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) await within(MathJax.startup.promise, 60000);
   }
+  for (let k = 0; k < 3; k++) await new Promise(r => requestAnimationFrame(r));   // plotly refits (FIT_JS)
   const text = document.body.innerText;
   return {
     images: document.images.length,
@@ -273,6 +302,8 @@ PAGE_CHECK = r"""async () => {
     widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
     plotly: document.querySelectorAll('.plotly-graph-div').length,
     drawn: document.querySelectorAll('.plotly-graph-div .main-svg').length,
+    overflowing: [...document.querySelectorAll('.plotly-graph-div')].filter(g => g.querySelector('.main-svg')
+        && g.querySelector('.main-svg').getBoundingClientRect().width > g.getBoundingClientRect().width + 1).length,
     sliders: document.querySelectorAll('.plotly-graph-div .slider-container').length,
     strips: document.querySelectorAll('.diffedu-image-slider').length,
     notes: document.querySelectorAll('.diffedu-site-note').length,
@@ -302,6 +333,7 @@ def test_every_lesson_page(browser, lesson):
         assert r["images"] > 0 and not r["broken"], r
         assert not r["widgetError"] and r["widgetViews"] == 0, r
         assert r["drawn"] >= r["plotly"] > 0 or r["plotly"] == 0, r
+        assert r["overflowing"] == 0, f"{lesson}: a plotly figure wider than its column (its right part hidden) {r}"
         assert r["notes"] == r["sliders"] + r["strips"] >= 1, f"{lesson}: kernel-free copies {r}"
         assert not r["traceback"], f"{lesson}: a cell printed an error"
         assert r["binder"] and r["colab"], f"{lesson}: no Binder or Colab link {r}"

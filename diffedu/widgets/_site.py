@@ -212,8 +212,16 @@ def figure_html(fig: go.Figure, post_script: str | None = None) -> str:
     """The figure as an HTML fragment that uses the page's plotly.js (the site serves it once), as wide as the
     page's column (a lesson's figure may be 960 px wide, the site's column is narrower)."""
     fig = go.Figure(fig).update_layout(width=None, autosize=True)
-    return pio.to_html(fig, include_plotlyjs=False, full_html=False, auto_play=False, post_script=post_script,
+    return pio.to_html(fig, include_plotlyjs=False, full_html=False, auto_play=False,
+                       post_script=[FIT_JS] + ([post_script] if post_script else []),
                        config={"displaylogo": False, "responsive": True})
+
+
+# plotly draws a figure as wide as its column is while the page is still loading (976 px, seen on the site) and
+# "responsive" follows only the window's resizes: the figure overflowed its 704-px column, its right part hidden,
+# until the reader resized the window. A ResizeObserver refits it whenever its box changes, and once at the start.
+FIT_JS = """var gd = document.getElementById('{plot_id}');
+if (window.ResizeObserver) new ResizeObserver(function () { Plotly.Plots.resize(gd); }).observe(gd);"""
 
 
 def plotly_html(fig: go.Figure, update, controls: dict, site: str | None = None) -> str:
