@@ -11,7 +11,7 @@ FIRST = ("tests/test_site.py", "tests/test_browser.py", "tests/test_binder.py", 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") != "loadgroup":
+    if not getattr(config.option, "loadgroup", False):      # xdist sets it in each worker (whose dist is "no")
         return
     for item in items:
         path = item.nodeid.split("::")[0]

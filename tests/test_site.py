@@ -241,12 +241,27 @@ def build_site_for_ci() -> Path:
     warning, fails the build), into _site/ci. The test files' worker builds it alone (conftest.py keeps this
     file's tests together and starts them first), so one Sphinx process (-j 1) while the other worker runs the
     browser tests."""
+    import fcntl
+
+    out = ROOT / "_site" / "ci"
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid {os.getpid()}"     # the same in both workers of a run
+    out.parent.mkdir(exist_ok=True)
+    with open(out.parent / "ci.lock", "w") as lock:        # should a second worker ask too: it waits, then reuses
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = out / "built-by"
+        if done.exists() and done.read_text() == run:
+            return out / "html"
+        shutil.rmtree(out, ignore_errors=True)
+        html_dir = _build_site(out)
+        done.write_text(run)
+        return html_dir
+
+
+def _build_site(out: Path) -> Path:
     import subprocess
     import sys
     import time
 
-    out = ROOT / "_site" / "ci"
-    shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     env = dict(os.environ, DIFFEDU_SITE="1", DIFFEDU_FAST="1")
     r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-b", "html", "-d", str(out / "doctrees"),
@@ -254,7 +269,9 @@ def build_site_for_ci() -> Path:
     assert r.returncode == 0, f"the site build failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
     pages = list((out / "html" / "lessons").glob("*.html"))
     images = len(list((out / "html" / "_images").glob("*")))
-    print(f"site at fast size: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s")
+    line = f"site at fast size: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s"
+    (out / "build.txt").write_text(line + "\n")
+    print(line)
     return out / "html"
 
 
