@@ -58,7 +58,7 @@ chromium:
 # site build (test_site.py, DIFFEDU_SITE_BUILD=1); without Chromium, nbval runs them instead of the browser.
 test: setup-dev chromium
 	OMP_NUM_THREADS=1 DIFFEDU_FAST=1 DIFFEDU_STRICT=1 DIFFEDU_SITE_BUILD=1 $(PY) -m pytest -q -rs -p no:cacheprovider \
-	  -n 2 --dist loadgroup tests --durations=12 \
+	  -n 2 --dist loadfile tests --durations=12 \
 	  $$([ -x /usr/bin/chromium ] || echo lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env)
 
 # The course site (site/conf.py; README, "Course site"): every lesson executed afresh (-E) with DIFFEDU_SITE=1, so

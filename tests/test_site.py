@@ -238,8 +238,8 @@ def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path)
 def build_site_for_ci() -> Path:
     """``make test`` sets ``DIFFEDU_SITE_BUILD=1``: the site is built here once, as ``make site FAST=1`` builds it
     (every lesson executed afresh at fast size with DIFFEDU_SITE=1; a failing cell, or with DIFFEDU_STRICT=1 a
-    warning, fails the build), into _site/ci. The test files' worker builds it alone (conftest.py keeps this
-    file's tests together and starts them first), so one Sphinx process (-j 1) while the other worker runs the
+    warning, fails the build), into _site/ci. The file's worker builds it (make test's --dist loadfile keeps the
+    file on one worker; conftest.py starts it first), one Sphinx process (-j 1), while the other worker runs
     browser tests."""
     import fcntl
 
