@@ -7,11 +7,10 @@ MyST-NB executes every lesson in a kernel that inherits this process's environme
 (``DIFFEDU_FAST=1`` for CI). Everything a page needs is served by the site itself — plotly.js from the
 installed plotly, MathJax 3 from ``sphinx-mathjax-offline`` — so it reads offline, with no CDN.
 """
+import importlib.util
 import os
 import shutil
 from pathlib import Path
-
-import importlib.util
 
 import plotly
 
