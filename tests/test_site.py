@@ -166,6 +166,7 @@ def offline_page(browser, base: str):
     """A page that may fetch only from ``base`` (like CI, and like a reader without a CDN); what else it asked for
     and every script error are collected in ``page.problems``."""
     context = browser.new_context(viewport={"width": 1300, "height": 900})
+    context.set_default_timeout(120_000)     # a loaded CI machine: the whole-site CI run loads pages beside a build
     page = context.new_page()
     page.problems = []
     page.route(re.compile(r"^(?!" + re.escape(base) + ").*"),
@@ -218,7 +219,6 @@ def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path)
         + schedule_explorer()._repr_mimebundle_()["text/html"] + images + "</body></html>")
     with serve(tmp_path) as base, offline_page(browser, base) as page:
         page.goto(base + "/index.html", wait_until="load")
-        page.wait_for_load_state("networkidle")
         page.wait_for_selector(".plotly-graph-div .main-svg")
         ms = [slide_plotly(page, 0, s) for s in (4, 1, 3, 0, 2)]
         strip = page.locator(".diffedu-image-slider")
@@ -295,6 +295,8 @@ PAGE_CHECK = r"""async () => {
       await new Promise(r => setTimeout(r, 100));
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) await within(MathJax.startup.promise, 60000);
   }
+  const undrawn = () => [...document.querySelectorAll('.plotly-graph-div')].filter(g => !g.querySelector('.main-svg')).length;
+  for (let k = 0; k < 600 && undrawn(); k++) await new Promise(r => setTimeout(r, 100));   // plotly draws asynchronously
   for (let k = 0; k < 3; k++) await new Promise(r => requestAnimationFrame(r));   // plotly refits (FIT_JS)
   const text = document.body.innerText;
   return {
@@ -329,9 +331,8 @@ def test_every_lesson_page(browser, lesson):
     Binder and Colab links; and where the page has a plotly slider, sliding it changes the figure."""
     site, _ = built_site(lesson)
     with serve(site) as base, offline_page(browser, base) as page:
-        page.goto(f"{base}/lessons/{lesson}.html", wait_until="load")    # the whole page parsed: its inline
-        page.wait_for_load_state("networkidle")                         # scripts can block the parser, no request
-        r = page.evaluate(PAGE_CHECK)
+        page.goto(f"{base}/lessons/{lesson}.html", wait_until="load")    # the whole page parsed, its scripts run;
+        r = page.evaluate(PAGE_CHECK)                                   # PAGE_CHECK waits for images, figures, maths
         assert r["images"] > 0 and not r["broken"], r
         assert not r["widgetError"] and r["widgetViews"] == 0, r
         assert r["drawn"] >= r["plotly"] > 0 or r["plotly"] == 0, r
@@ -353,7 +354,6 @@ def test_equations_are_typeset(browser):
     site, wanted = built_site()
     with serve(site) as base, offline_page(browser, base) as page:
         page.goto(f"{base}/lessons/{wanted[0]}.html", wait_until="load")
-        page.wait_for_load_state("networkidle")
         r = page.evaluate(PAGE_CHECK)
         assert r["math"] > 0 and r["rawMath"] == 0, f"{wanted[0]}: equations not typeset {r}"
         assert r["mathInk"] == r["math"] and r["mathErrors"] == 0, f"{wanted[0]}: an equation drawn with no glyph, or a TeX error {r}"
