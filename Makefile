@@ -56,9 +56,11 @@ chromium:
 # of one worker wait for the other's (the unit tests took 692 s that way, 160 s with one thread each).
 # The lessons run in full twice: in JupyterLab (test_browser.py: every cell, any error output fails) and in the
 # site build (test_site.py, DIFFEDU_SITE_BUILD=1); without Chromium, nbval runs them instead of the browser.
+# --no-loadscope-reorder: xdist would hand out the files with the most tests first; tests/conftest.py's order
+# (the longest first) balances the two workers.
 test: setup-dev chromium
 	OMP_NUM_THREADS=1 DIFFEDU_FAST=1 DIFFEDU_STRICT=1 DIFFEDU_SITE_BUILD=1 $(PY) -m pytest -q -rs -p no:cacheprovider \
-	  -n 2 --dist loadfile tests --durations=12 \
+	  -n 2 --dist loadfile --no-loadscope-reorder tests --durations=12 \
 	  $$([ -x /usr/bin/chromium ] || echo lessons --ignore=lessons/drafts --nbval-lax --nbval-current-env)
 
 # The course site (site/conf.py; README, "Course site"): every lesson executed afresh (-E) with DIFFEDU_SITE=1, so

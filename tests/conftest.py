@@ -2,7 +2,8 @@ import pytest
 import torch
 
 # make test runs two pytest-xdist workers with --dist loadfile (a file to a worker: its module fixtures are built
-# once). The longest files are handed out first, so that neither worker is left with one at the end; the browser
+# once). The longest files are handed out first (in this order: make test passes --no-loadscope-reorder, else xdist
+# hands out the files with the most tests first), so that neither worker is left with one at the end; the browser
 # runs are two files (test_browser.py, test_browser_late.py) so that both workers share them. (--dist loadgroup
 # would group by mark, but with pytest-xdist 3.8.0 here even its documented xdist_group example spread a group.)
 FIRST = ("tests/test_site.py", "tests/test_browser.py", "tests/test_browser_late.py", "tests/test_binder.py",

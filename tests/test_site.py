@@ -249,13 +249,14 @@ def build_site_for_ci() -> Path:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     env = dict(os.environ, DIFFEDU_SITE="1", DIFFEDU_FAST="1")
-    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-q", "-b", "html", "-d", str(out / "doctrees"),
+    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-b", "html", "-d", str(out / "doctrees"),
                         str(ROOT / "site"), str(out / "html")], env=env, capture_output=True, text=True)
     assert r.returncode == 0, f"the site build failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
     pages = list((out / "html" / "lessons").glob("*.html"))
     images = len(list((out / "html" / "_images").glob("*")))
     line = f"site at fast size: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s"
-    (out / "build.txt").write_text(line + "\n")
+    times = re.findall(r"lessons/(\S+)\.ipynb: Executed notebook in ([\d.]+) seconds", r.stdout + r.stderr)
+    (out / "build.txt").write_text(line + "\n" + "".join(f"  {n}: executed in {t} s\n" for n, t in times))
     print(line)
     return out / "html"
 
