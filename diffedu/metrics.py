@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import torch
 
+from ._cache import cached, network_tensors
 from ._checks import check_batched, check_int
 from ._memory import release
+
+CACHE_MIN = 2000   # classifier_outputs keeps results for sets at least this large on disk (reference sets)
 
 
 def sliced_wasserstein(x: torch.Tensor, y: torch.Tensor, n_projections: int = 256,
@@ -52,17 +55,30 @@ def noise_floor(sample_fn, n: int, repeats: int = 5, seed: int = 0, metric=slice
 
 # --- images: measured with an independent clean classifier ------------------------------------------
 @torch.no_grad()
-def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500):
-    """Predicted labels and penultimate features of a ``DigitClassifier`` for (N, 1, 28, 28) images."""
+def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500, cache: bool | None = None):
+    """Predicted labels and penultimate features of a ``DigitClassifier`` for (N, 1, 28, 28) images.
+
+    ``cache``: keep the result on disk under the digest of the classifier's weights and the images (``_cache``),
+    so that a reference set (MNIST's test digits) is classified once per machine, not in every lesson run;
+    by default for sets of ``CACHE_MIN`` images or more (samples are new each time: not worth a file)."""
     dev = next(classifier.parameters()).device
     classifier.eval()
-    preds, feats = [], []
-    for i in range(0, images.shape[0], batch):
-        f = classifier.features(images[i:i + batch].to(dev).float())
-        feats.append(f.double().cpu())
-        preds.append(classifier.head(f).argmax(1).cpu())
-        release()  # the batch's activations go back to the system, not into glibc's heap (diffedu/_memory.py)
-    return torch.cat(preds), torch.cat(feats)
+
+    def compute():
+        preds, feats = [], []
+        for i in range(0, images.shape[0], batch):
+            f = classifier.features(images[i:i + batch].to(dev).float())
+            feats.append(f.double().cpu())
+            preds.append(classifier.head(f).argmax(1).cpu())
+            release()  # the batch's activations go back to the system, not into glibc's heap (diffedu/_memory.py)
+        return {"preds": torch.cat(preds), "feats": torch.cat(feats)}
+
+    if not (images.shape[0] >= CACHE_MIN if cache is None else cache):
+        out = compute()
+    else:
+        out = cached("classifier-outputs", {**network_tensors(classifier), "images": images.detach().cpu()},
+                     f"{type(classifier).__name__}|batch={batch}|{dev.type}", compute)
+    return out["preds"], out["feats"]
 
 
 def conditional_accuracy(classifier, images: torch.Tensor, requested: torch.Tensor) -> float:
@@ -150,9 +166,8 @@ def real_baseline(classifier, images: torch.Tensor, labels: torch.Tensor, sample
     held = torch.cat(held)
     rest = torch.ones(labels.shape[0], dtype=torch.bool)
     rest[held] = False
-    _, reference = classifier_outputs(classifier, images[rest])
-    _, real = classifier_outputs(classifier, images[held])
-    return reference, frechet_distance(real, reference)
+    _, feats = classifier_outputs(classifier, images)   # all of them at once: one stored result for every n and mix
+    return feats[rest], frechet_distance(feats[held], feats[rest])
 
 
 @torch.no_grad()

@@ -1,0 +1,57 @@
+"""Results worth keeping between runs: a pure function of some tensors, stored on disk under the digest of those
+tensors (``~/.cache/diffedu/results``, or ``$DIFFEDU_CACHE/results``).
+
+The classifier's features of MNIST's 10,000 test digits are the reference of every image metric in lessons
+06, 07, 12 and 13: 8–12 s of one core each time a lesson runs, for the same numbers. Keyed by the classifier's
+weights and the images themselves (``_files.tensor_digest``), a stored result can only be the one the function
+would compute again; a file that fails its own digest is computed afresh and replaced (written atomically, like
+a checkpoint).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from ._files import atomic_write, signed, tensor_digest
+
+
+def cache_root() -> Path:
+    base = os.environ.get("DIFFEDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "diffedu")
+    return Path(base) / "results"
+
+
+def _load(path: Path) -> dict | None:
+    """The stored tensors, or None when the file is missing, unreadable, or fails its digest."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = json.loads(f.metadata()["diffedu"])
+            out = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception:  # missing, truncated, not safetensors: computed again and replaced
+        return None
+    return out if header.get("sha256") == tensor_digest(out) else None
+
+
+def cached(name: str, inputs: dict, extra: str, compute) -> dict:
+    """``compute()`` (a dict of tensors), or the stored result for the same ``inputs`` (a dict of tensors: what
+    the result is a function of) and ``extra`` (the rest, as text)."""
+    key = hashlib.sha256(f"{name}|{extra}|{tensor_digest(inputs)}".encode()).hexdigest()[:32]
+    path = cache_root() / f"{name}-{key}.safetensors"
+    stored = _load(path)
+    if stored is not None:
+        return stored
+    out = {k: v.detach().cpu().contiguous() for k, v in compute().items()}
+    try:
+        atomic_write(path, out, signed({"name": name, "extra": extra}, out))
+    except OSError:  # a read-only home: the result is still right, only not kept
+        pass
+    return out
+
+
+def network_tensors(net: torch.nn.Module) -> dict:
+    """A network's parameters and buffers (what its output is a function of), for a cache key."""
+    return {f"net.{k}": v.detach().cpu() for k, v in net.state_dict().items()}
