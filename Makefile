@@ -70,8 +70,12 @@ $(VENV)/.site-installed: $(VENV)/.lab-installed
 	$(PIP_INSTALL) -e ".[lab,site]"
 	touch $@
 
+# SITE_JOBS lessons execute side by side (Sphinx's parallel read), each kernel on CORES/SITE_JOBS threads.
+SITE_JOBS ?= $(shell $(PYTHON) -c 'import os; print(min(4, max(1, os.cpu_count() or 1)))')
+SITE_THREADS := $(shell $(PYTHON) -c 'import os; print(max(1, (os.cpu_count() or 1) // $(SITE_JOBS)))')
 site: $(VENV)/.site-installed
-	DIFFEDU_SITE=1 $(if $(FAST),DIFFEDU_FAST=1,) $(VENV)/bin/sphinx-build -E -b html -d _site/doctrees site _site/html
+	DIFFEDU_SITE=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(SITE_THREADS)} $(if $(FAST),DIFFEDU_FAST=1,) \
+	  $(VENV)/bin/sphinx-build -E -j $(SITE_JOBS) -b html -d _site/doctrees site _site/html
 	@echo "the course site: _site/html/index.html (serve it: $(PY) -m http.server -d _site/html)"
 
 clean:

@@ -33,8 +33,8 @@ from .processes import VE, VESDE, VPSDE, CosineVP, DiscreteVP, Linear
 from .samplers import (Recorder, annealed_langevin, consistency_sample, ddim_sample, ddpm_sample, euler_sample,
                        heun_sample, langevin, probability_flow_ode, reverse_sde_sample)
 from .train import pick_device, tensor_batches, train
+from ._version import __version__
 
-__version__ = "0.3.0"
 __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules", "toy", "FAST", "pick",
            "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",
            "MLPDenoiser", "ScoreMLP", "timestep_embedding", "pretrained", "shipped", "DiscreteVP", "VPSDE", "CosineVP",

@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 
 from ._files import atomic_write, signed, tensor_digest
-
-
-def cache_root() -> Path:
-    base = os.environ.get("DIFFEDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "diffedu")
-    return Path(base) / "results"
+from .config import cache_dir
 
 
 def _load(path: Path) -> dict | None:
@@ -40,7 +35,7 @@ def cached(name: str, inputs: dict, extra: str, compute) -> dict:
     """``compute()`` (a dict of tensors), or the stored result for the same ``inputs`` (a dict of tensors: what
     the result is a function of) and ``extra`` (the rest, as text)."""
     key = hashlib.sha256(f"{name}|{extra}|{tensor_digest(inputs)}".encode()).hexdigest()[:32]
-    path = cache_root() / f"{name}-{key}.safetensors"
+    path = cache_dir("results") / f"{name}-{key}.safetensors"
     stored = _load(path)
     if stored is not None:
         return stored

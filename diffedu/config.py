@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 SIZES = ("fast", "cpu", "gpu")
 _MISSING = object()
@@ -29,6 +30,12 @@ def site_build(environ=None) -> bool:
     """True while the course site is built (``make site`` sets ``DIFFEDU_SITE=1``): each widget shows its
     kernel-free copy (``widgets._site``) and training shows no progress bar (a page cannot move one)."""
     return ((os.environ if environ is None else environ).get("DIFFEDU_SITE") or "").strip() == "1"
+
+
+def cache_dir(name: str) -> Path:
+    """Where diffedu keeps ``name`` (downloads, stored results): ``$DIFFEDU_CACHE/name``, else
+    ``~/.cache/diffedu/name``."""
+    return Path(os.environ.get("DIFFEDU_CACHE") or Path.home() / ".cache" / "diffedu") / name
 
 
 def choose_size(environ=None, gpu: bool | None = None) -> str:

@@ -37,11 +37,11 @@ except ImportError:
 
 
 def version() -> str:
-    """The library's version, read from diffedu/__init__.py (no import: this script needs none of its deps)."""
-    text = (LESSONS.parent / "diffedu" / "__init__.py").read_text(encoding="utf-8")
+    """The library's version, read from diffedu/_version.py (no import: this script needs none of its deps)."""
+    text = (LESSONS.parent / "diffedu" / "_version.py").read_text(encoding="utf-8")
     found = re.search(r'^__version__ = "([^"]+)"$', text, re.M)
     if not found:
-        raise ValueError("diffedu/__init__.py has no line __version__ = \"…\"")
+        raise ValueError("diffedu/_version.py has no line __version__ = \"…\"")
     return found.group(1)
 
 

@@ -14,12 +14,10 @@ import time
 import zlib
 from pathlib import Path
 
+from .._version import __version__
+from ..config import cache_dir
+
 REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
-
-
-def cache_dir(name: str) -> Path:
-    base = os.environ.get("DIFFEDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "diffedu")
-    return Path(base) / name
 
 
 def search_dirs(name: str, root=None) -> list[Path]:
@@ -67,8 +65,6 @@ def default_mirrors(name: str, mirrors: list[str]) -> list[str]:
 
 def repository_mirror(name: str) -> str:
     """This version's copy of ``datasets/<name>/`` in the course repository, for files that only it ships."""
-    from .. import __version__
-
     return f"https://raw.githubusercontent.com/diffedu/diffedu/v{__version__}/datasets/{name}/"
 
 
