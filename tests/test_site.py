@@ -103,6 +103,8 @@ def test_a_position_where_the_widget_fails_is_left_out_and_named(site_mode):
     controls = {"a": W.IntSlider(value=1, min=0, max=4)}
     html = _site.plotly_html(go.Figure(go.Scatter(y=[0, 0])), update, controls)
     assert "3: diverged" in html and "4: diverged" in html and "the 3 positions" in html
+    with pytest.raises(ValueError, match="only the shown position.*3: diverged"):   # a copy that cannot slide
+        _site.plotly_html(go.Figure(go.Scatter(y=[0, 0])), update, {"a": W.IntSlider(value=2, min=2, max=3)})
 
 
 def _image_draw(w):
