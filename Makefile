@@ -70,12 +70,19 @@ $(VENV)/.site-installed: $(VENV)/.lab-installed
 	$(PIP_INSTALL) -e ".[lab,site]"
 	touch $@
 
-# SITE_JOBS lessons execute side by side (Sphinx's parallel read), each kernel on CORES/SITE_JOBS threads.
-SITE_JOBS ?= $(shell $(PYTHON) -c 'import os; print(min(4, max(1, os.cpu_count() or 1)))')
-SITE_THREADS := $(shell $(PYTHON) -c 'import os; print(max(1, (os.cpu_count() or 1) // $(SITE_JOBS)))')
+# SITE_JOBS=N lessons execute side by side (Sphinx's parallel read: each process takes its share of the pages),
+# each kernel on (usable cores)/N threads; default N = the usable cores, up to 4. One job with
+# DIFFEDU_SITE_EXECUTE=cache (jupyter-cache's database is not safe for parallel readers).
+SITE_JOBS ?=
 site: $(VENV)/.site-installed
-	DIFFEDU_SITE=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(SITE_THREADS)} $(if $(FAST),DIFFEDU_FAST=1,) \
-	  $(VENV)/bin/sphinx-build -E -j $(SITE_JOBS) -b html -d _site/doctrees site _site/html
+	@cores=$$($(PY) -c 'import os; print(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)'); \
+	jobs=$${SITE_JOBS:-$(SITE_JOBS)}; jobs=$${jobs:-$$(( cores < 4 ? cores : 4 ))}; \
+	[ "$${DIFFEDU_SITE_EXECUTE:-force}" = cache ] && jobs=1; \
+	case "$$jobs" in ''|*[!0-9]*|0) echo "SITE_JOBS must be a whole number >= 1, got '$$jobs'"; exit 2;; esac; \
+	threads=$$(( cores / jobs > 0 ? cores / jobs : 1 )); \
+	echo "the site: $$jobs lessons at a time, $${OMP_NUM_THREADS:-$$threads} threads each"; \
+	DIFFEDU_SITE=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$threads} $(if $(FAST),DIFFEDU_FAST=1,) \
+	  $(VENV)/bin/sphinx-build -E -j $$jobs -b html -d _site/doctrees site _site/html
 	@echo "the course site: _site/html/index.html (serve it: $(PY) -m http.server -d _site/html)"
 
 clean:

@@ -35,7 +35,7 @@ def site_build(environ=None) -> bool:
 def cache_dir(name: str) -> Path:
     """Where diffedu keeps ``name`` (downloads, stored results): ``$DIFFEDU_CACHE/name``, else
     ``~/.cache/diffedu/name``."""
-    return Path(os.environ.get("DIFFEDU_CACHE") or Path.home() / ".cache" / "diffedu") / name
+    return Path(os.environ.get("DIFFEDU_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "diffedu")) / name
 
 
 def choose_size(environ=None, gpu: bool | None = None) -> str:

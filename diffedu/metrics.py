@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ._cache import cached, network_tensors
+from ._cache import cached, network_tensors, source_digest
 from ._checks import check_batched, check_int
 from ._memory import release
 
@@ -77,7 +77,7 @@ def classifier_outputs(classifier, images: torch.Tensor, batch: int = 500, cache
         out = compute()
     else:
         out = cached("classifier-outputs", {**network_tensors(classifier), "images": images.detach().cpu()},
-                     f"{type(classifier).__name__}|batch={batch}|{dev.type}", compute)
+                     f"{source_digest(type(classifier), classifier_outputs)}|batch={batch}|{dev.type}", compute)
     return out["preds"], out["feats"]
 
 

@@ -68,3 +68,27 @@ def test_small_sets_are_not_stored_by_default_and_reference_sets_are(tmp_path, m
     monkeypatch.setattr(metrics, "CACHE_MIN", 40)
     metrics.classifier_outputs(clf, x)
     assert len(list((tmp_path / "results").glob("*.safetensors"))) == 1
+
+
+def test_a_result_that_cannot_be_stored_is_returned_all_the_same(tmp_path, monkeypatch):
+    clf, x = setup(tmp_path, monkeypatch)
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("Error while serializing: I/O error: No space left on device")   # safetensors' kind
+
+    monkeypatch.setattr(_cache, "atomic_write", full_disk)
+    p, f = metrics.classifier_outputs(clf, x, cache=True)
+    assert torch.equal(f, metrics.classifier_outputs(clf, x, cache=False)[1]) and clf.calls == 2
+
+
+def test_the_key_follows_the_code_that_computes_the_result():
+    class A(DigitClassifier):
+        def features(self, x):
+            return super().features(x)
+
+    class B(DigitClassifier):
+        def features(self, x):
+            return 2 * super().features(x)
+
+    assert _cache.source_digest(A) == _cache.source_digest(A) != _cache.source_digest(B)
+    assert _cache.source_digest(A) != _cache.source_digest(DigitClassifier)   # the subclass's own code counts

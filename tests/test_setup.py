@@ -137,3 +137,13 @@ def test_binder_requirements_agree_with_the_package_and_pin_what_postbuild_needs
     build = project["build-system"]["requires"]
     assert any(r.replace(" ", "").startswith("setuptools>=") for r in binder) and "setuptools>=77" in build
     assert "--no-deps" in (ROOT / "binder" / "postBuild").read_text()
+
+
+def test_the_package_and_the_library_name_one_version():
+    """pyproject.toml's version is diffedu._version's: the Colab cell installs the tag of that version, and the data
+    loaders fetch the repository's files at it."""
+    import re
+
+    from diffedu._version import __version__
+
+    assert re.search(r'^version = "([^"]+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1) == __version__

@@ -181,6 +181,17 @@ def offline_page(browser, base: str):
         context.close()
 
 
+def quiet_network(page, ms: int = 3000) -> None:
+    """Up to ``ms`` for the page's requests to settle (Playwright's "networkidle"), so that a request made after the
+    checks is still seen; not required: under CI's load the whole-site run once timed out waiting for it at 30 s."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_load_state("networkidle", timeout=ms)
+    except PlaywrightTimeout:
+        pass
+
+
 # The data a figure's first animated trace shows now, as a fingerprint (typed arrays too): a heat map's z (its y is
 # the fixed axis), else the curve's y
 FINGERPRINT = """gd => { const t = gd._fullData[(gd._transitionData._frames[0].traces || [0])[0]];
@@ -336,6 +347,7 @@ def test_every_lesson_page(browser, lesson):
     with serve(site) as base, offline_page(browser, base) as page:
         page.goto(f"{base}/lessons/{lesson}.html", wait_until="load")    # the whole page parsed, its scripts run;
         r = page.evaluate(PAGE_CHECK)                                   # PAGE_CHECK waits for images, figures, maths
+        quiet_network(page)                                             # a late request still reaches page.problems
         assert r["images"] > 0 and not r["broken"], r
         assert not r["widgetError"] and r["widgetViews"] == 0, r
         assert r["drawn"] >= r["plotly"] > 0 or r["plotly"] == 0, r

@@ -111,8 +111,9 @@ def _positions(fn, values: list, labels: list, active: int):
                 raise
             failed.append(f"{lab}: {e}")
     if len(kept) < 2:   # a copy that cannot slide: say so at build time rather than ship a dead slider
-        raise ValueError(f"only the shown position of the kernel-free copy could be computed (the others failed: "
-                         f"{'; '.join(failed)}): give it more positions (DIFFEDU_SITE_STEPS) or another control")
+        why = f" (the others failed: {'; '.join(failed)})" if failed else " (the control has one position)"
+        raise ValueError(f"only the shown position of the kernel-free copy could be computed{why}: give it more "
+                         "positions (DIFFEDU_SITE_STEPS) or another control")
     return results, [labels[i] for i in kept], kept.index(active), failed
 
 
