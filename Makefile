@@ -80,7 +80,7 @@ site: $(VENV)/.site-installed
 	[ "$${DIFFEDU_SITE_EXECUTE:-force}" = cache ] && jobs=1; \
 	case "$$jobs" in ''|*[!0-9]*|0) echo "SITE_JOBS must be a whole number >= 1, got '$$jobs'"; exit 2;; esac; \
 	threads=$$(( cores / jobs > 0 ? cores / jobs : 1 )); \
-	echo "the site: $$jobs lessons at a time, $${OMP_NUM_THREADS:-$$threads} threads each"; \
+	echo "the site: $$jobs lessons at a time, each kernel on $${OMP_NUM_THREADS:-$$threads} thread(s)"; \
 	DIFFEDU_SITE=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$threads} $(if $(FAST),DIFFEDU_FAST=1,) \
 	  $(VENV)/bin/sphinx-build -E -j $$jobs -b html -d _site/doctrees site _site/html
 	@echo "the course site: _site/html/index.html (serve it: $(PY) -m http.server -d _site/html)"
