@@ -139,7 +139,7 @@ for path in paths:
         seconds, memory = LIMITS[size]
         flag = (("" if seconds is None or wall <= seconds else f"  OVER {seconds:.0f} s")
                 + ("" if peak < memory else f"  OVER {memory / 1e9:g} GB") + ("" if rc == 0 else "  (notebook FAILED)"))
-        print(f"{path.name:<32} {size:<5} {wall:7.1f} {cpu:7.1f} {peak / 2**20:13.0f} MB{flag}"
+        print(f"{path.name:<32} {size:<5} {wall:7.1f} {cpu:7.1f} {peak / 1e6:13.0f} MB{flag}"   # MB = 10^6 bytes, as the GB limit
               + (f"   peak CUDA memory {gpu / 2**20:.0f} MB" if gpu else ""), flush=True)
         if rc != 0 and a.plain:
             print(err)
