@@ -356,19 +356,10 @@ def test_every_lesson_page(browser, lesson):
         assert not r["traceback"], f"{lesson}: a cell printed an error"
         assert r["binder"] and r["colab"], f"{lesson}: no Binder or Colab link {r}"
         assert r["rawMath"] == 0 and r["mathErrors"] == 0 and r["math"] >= r["mathSpans"], f"{lesson}: equations {r}"
+        assert r["mathInk"] == r["math"], f"{lesson}: an equation drawn with no glyph {r}"   # typeset, and drawn
         if r["sliders"]:
             k = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')]"
                               ".findIndex(g => g.querySelector('.slider-container'))")
             active = page.evaluate(f"() => document.querySelectorAll('.plotly-graph-div')[{k}].layout.sliders[0].active")
             slide_plotly(page, k, 1 if active == 0 else 0)     # another position than the one shown
         assert not page.problems, page.problems
-
-
-@pytest.mark.browser
-def test_equations_are_typeset(browser):
-    site, wanted = built_site()
-    with serve(site) as base, offline_page(browser, base) as page:
-        page.goto(f"{base}/lessons/{wanted[0]}.html", wait_until="load")
-        r = page.evaluate(PAGE_CHECK)
-        assert r["math"] > 0 and r["rawMath"] == 0, f"{wanted[0]}: equations not typeset {r}"
-        assert r["mathInk"] == r["math"] and r["mathErrors"] == 0, f"{wanted[0]}: an equation drawn with no glyph, or a TeX error {r}"
