@@ -40,17 +40,14 @@ def cached(name: str, inputs: dict, extra: str, compute) -> dict:
     the code that computes it — ``source_digest``). Where nothing can be stored, the result is computed and
     returned all the same."""
     key = hashlib.sha256(f"{FORMAT}|{name}|{extra}|{tensor_digest(inputs)}".encode()).hexdigest()[:32]
-    try:
-        path = cache_dir("results") / f"{name}-{key}.safetensors"
-    except RuntimeError:   # no home folder to be found
-        return compute()
+    path = cache_dir("results") / f"{name}-{key}.safetensors"
     stored = _load(path)
     if stored is not None:
         return stored
     out = {k: v.detach().cpu().contiguous() for k, v in compute().items()}
     try:
         atomic_write(path, out, signed({"name": name, "extra": extra}, out))
-    except Exception:  # a read-only or full disk (safetensors raises its own error type): the result stands, unkept
+    except Exception:  # a read-only or full disk, no home (safetensors raises its own error type): unkept
         pass
     return out
 
