@@ -9,7 +9,7 @@ import torch
 from ._checks import check_int
 from .datasets.mnist import to_image
 from .model import DiffusionModel
-from .plotting import show, use_style
+from .plotting import show, show_mosaic, use_style
 from .precision import inference_autocast
 from .samplers import ddim_sample
 
@@ -65,20 +65,16 @@ def sample_grid(model, w: float = 1.0, per_class: int = 2, steps: int = 25, seed
 
 
 def draw_grid(images: torch.Tensor, labels: torch.Tensor, per_class: int, title: str = ""):
-    """Digits in columns by class (``per_class`` rows), each column headed by its label."""
+    """Digits in columns by class (``per_class`` rows), each column headed by its label (one mosaic)."""
     use_style()
     n_cls = len(labels) // per_class
-    fig, axes = plt.subplots(per_class, n_cls, figsize=(n_cls * 0.95, per_class * 1.0 + 0.5), squeeze=False)
-    imgs = to_image(images)
-    for i in range(len(labels)):
-        ax = axes[i % per_class, i // per_class]
-        ax.imshow(imgs[i], cmap="gray", vmin=0, vmax=1)
-        ax.set_xticks([]); ax.set_yticks([])
-        ax.grid(False)
-        if i % per_class == 0:
-            ax.set_title(str(int(labels[i])), fontsize=10)
+    fig, ax = plt.subplots(figsize=(n_cls * 0.95, per_class * 1.0 + 0.5))
+    imgs = to_image(images)                                      # (n, H, W), class by class
+    order = [c * per_class + r for r in range(per_class) for c in range(n_cls)]   # row-major for the mosaic
+    show_mosaic(ax, imgs[order], per_class, n_cls, [str(int(labels[c * per_class])) for c in range(n_cls)],
+                cmap="gray", vmin=0, vmax=1)
+    ax.set_yticks([])
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if per_class > 1 else 0.75,
-                        wspace=0.05, hspace=0.05)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if per_class > 1 else 0.75)
     show(fig)

@@ -235,17 +235,19 @@ def shown(monkeypatch):
 
 
 def _labels_fit(fig):
-    """Every axes title inside its axes' width (plus half the gap to the next one), rendered."""
+    """Every digit's note inside its tile's width (plus the gap to the next tile), and below the figure's top."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    gaps = [b.get_window_extent().x0 - a.get_window_extent().x1 for a, b in zip(axes, axes[1:])]
-    slack = (min(gaps) / 2 if gaps else 0) + 1
-    for ax in axes:
-        box, text = ax.get_window_extent(), ax.title.get_window_extent(renderer)
-        assert text.x0 >= box.x0 - slack and text.x1 <= box.x1 + slack, \
-            f"label {ax.get_title()!r} is {text.width:.0f} px wide over a {box.width:.0f} px image"
-        assert text.y1 <= fig.bbox.y1, f"label {ax.get_title()!r} runs off the top"
+    (ax,) = fig.axes
+    h = ax.images[0].get_array().shape[0]                                  # a tile is h × h data pixels, 2 apart
+    x0, x1 = ax.transData.transform([(-0.5, 0), (h + 1.5, 0)])[:, 0]
+    tile = x1 - x0                                                         # a tile and its gap, in screen pixels
+    for t in ax.texts:
+        box = t.get_window_extent(renderer)
+        centre = ax.transData.transform((t.get_position()[0], 0))[0]
+        assert box.width <= tile, f"label {t.get_text()!r} is {box.width:.0f} px wide over a {tile:.0f} px image"
+        assert abs((box.x0 + box.x1) / 2 - centre) < 1, f"label {t.get_text()!r} is not centred on its digit"
+        assert box.y1 <= fig.bbox.y1, f"label {t.get_text()!r} runs off the top"
 
 
 def test_digit_labels_are_whole_and_fit_their_images(shown):
@@ -256,14 +258,14 @@ def test_digit_labels_are_whole_and_fit_their_images(shown):
              "box dot", "9 ✗ thick right", "4 ✓ thin upright", "a label of many more words than fit"]
     draw_digits(x, "“a thick slanted seven”, w = 3", notes)
     fig = shown[-1]
-    titles = [ax.get_title() for ax in fig.axes]
-    assert [t.replace("\n", " ") for t in titles] == notes             # whole, only wrapped
+    (ax,) = fig.axes
+    assert [t.get_text().replace("\n", " ") for t in ax.texts] == notes      # whole, only wrapped
     _labels_fit(fig)
-    for ax in fig.axes:                                                 # the digits' grey range, black to white
-        im = ax.images[0]
-        assert im.get_clim() == (0, 1)
-        a = im.get_array()
-        assert a.min() >= 0 and a.max() <= 1
+    im = ax.images[0]                                                     # the digits' grey range, black to white
+    assert im.get_clim() == (0, 1)
+    a = im.get_array()
+    assert a.min() >= 0 and a.max() <= 1
+    np.testing.assert_allclose(a[:, 30 * 3: 30 * 3 + 28], (x[3, 0].numpy() + 1) / 2, atol=1e-6)   # digit 3, tile 3
 
 
 def test_lesson_10s_prompt_box_labels_each_digit_whole(shown):
@@ -280,7 +282,7 @@ def test_lesson_10s_prompt_box_labels_each_digit_whole(shown):
 
     box = prompt_box(model, "a thick slanted seven", n=4, steps=2, judge=judge)
     fig = shown[-1]
-    assert len(fig.axes) == 4 and all(ax.get_title() for ax in fig.axes)
+    assert len(fig.axes[0].texts) == 4 and all(t.get_text() for t in fig.axes[0].texts)
     _labels_fit(fig)
     assert box.output.layout.min_height is None                        # no band reserved under the figure
 
@@ -294,3 +296,56 @@ def test_matplotlib_widgets_reserve_no_blank_band():
 
     box = live(lambda v: None, {"v": W.IntSlider()})
     assert box.output.layout.min_height is None and box.output.layout.height is None
+
+
+def test_mosaic_places_each_image_in_its_tile_and_names_a_wrong_count():
+    from diffedu.plotting import mosaic
+
+    imgs = np.arange(6 * 2 * 3, dtype=float).reshape(6, 2, 3)
+    m = mosaic(imgs, 2, 3, gap=1, fill=-1.0)
+    assert m.shape == (2 * 2 + 1, 3 * 3 + 2)
+    for k in range(6):
+        r, c = divmod(k, 3)
+        np.testing.assert_array_equal(m[r * 3: r * 3 + 2, c * 4: c * 4 + 3], imgs[k])
+    assert (m[2] == -1).all() and (m[:, 3] == -1).all()                # the gaps
+    with pytest.raises(ValueError, match="images must be 2·2 = 4 images"):
+        mosaic(imgs, 2, 2)
+
+
+@pytest.mark.parametrize("kind", ["cifar rows", "digit grid"])
+def test_image_grids_show_every_image_with_its_labels_inside_the_figure(kind, monkeypatch):
+    """Lessons 07–09's CFG grids: one mosaic with every image's pixels unchanged, a label over each column (and
+    a name at each row), none cut off at the figure's edge."""
+    import diffedu.images as images_mod
+    import diffedu.widgets.cifar as cifar_widgets
+
+    figs = []
+    if kind == "cifar rows":
+        monkeypatch.setattr(cifar_widgets, "show", figs.append)
+        x = torch.rand(2, 10, 3, 8, 8) * 2 - 1
+        cifar_widgets.draw_rows([("pixel DiT", x[0], "7/10 recognised"), ("latent DiT", x[1], "")],
+                                torch.arange(10), "w = 3")
+        expected = np.concatenate([cifar_widgets.to_image(x[0]), cifar_widgets.to_image(x[1])])
+        rows, cols, names = 2, 10, ["pixel DiT\n7/10 recognised", "latent DiT"]
+        heads = list(cifar_widgets.CLASSES)
+    else:
+        monkeypatch.setattr(images_mod, "show", figs.append)
+        x = torch.rand(20, 1, 8, 8) * 2 - 1
+        labels = torch.arange(10).repeat_interleave(2)            # class by class, two of each
+        images_mod.draw_grid(x, labels, 2, "w = 3")
+        per = images_mod.to_image(x)
+        expected = np.stack([per[c * 2 + r] for r in range(2) for c in range(10)])
+        rows, cols, names, heads = 2, 10, [], [str(c) for c in range(10)]
+    fig = figs[-1]
+    (ax,) = fig.axes
+    shown = ax.images[0].get_array()
+    for k in range(rows * cols):
+        r, c = divmod(k, cols)
+        np.testing.assert_allclose(shown[r * 10: r * 10 + 8, c * 10: c * 10 + 8], expected[k])
+    assert [t.get_text() for t in ax.get_xticklabels()] == heads
+    assert [t.get_text() for t in ax.get_yticklabels()] == names
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for t in ax.get_xticklabels() + ax.get_yticklabels() + [fig._suptitle]:
+        box = t.get_window_extent(r)
+        assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1, f"{t.get_text()!r} cut off"

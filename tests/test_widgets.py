@@ -137,6 +137,17 @@ def test_families_widget_scrubs_every_family_at_the_same_fraction_of_its_run():
     assert background.mode == "lines" and np.isnan(np.asarray(background.x, dtype=float)).any()
     c["dataset"].value = "moons"                                          # the exact density gives way to the points
     assert background.mode == "markers" and len(background.x) == 10 and "moons" in fig.layout.title.text
+    from diffedu.widgets.families import CURVE
+
+    runs["moons"]["GAN"].losses = list(np.linspace(5, 3, 2000))          # a longer run, whose curve is thinned
+    box = families_training(runs, mixtures={"ring": toy.ring()}, data={"moons": np.zeros((10, 2))})
+    fig, c = box.figure, box.controls
+    curves = [t for t in fig.data if t.type == "scatter" and t.mode == "lines" and t.line.color == "#7f7f7f"]
+    assert max(curves[1].y) < 2.1                                          # the ring's GAN losses, 2 → 1
+    c["dataset"].value = "moons"
+    assert len(curves[1].x) <= CURVE and curves[1].x[-1] == 2000 and min(curves[1].y) > 2.9
+    c["frame"].value = 1                                                   # a frame move keeps the curves
+    assert len(curves[1].x) <= CURVE and min(curves[1].y) > 2.9
 
 
 def test_arrow_lines_draw_each_vector_from_its_point_with_a_symmetric_head():
@@ -156,7 +167,7 @@ def test_score_field_shows_the_chosen_level_and_hides_what_is_unticked():
     fig, c, data = box.figure, box.controls, box.data
     c["level"].value = 2
     L = data["levels"][2]
-    tips = data["pts"] + arrows(L["exact"]) * 0.25
+    tips = data["pts"] + arrows(L["exact"]) * data["arrow_length"]
     assert np.allclose(np.asarray(fig.data[1].x[1::7], dtype=float), tips[:, 0])
     assert f"σ = {L['sigma']:.3f}" in fig.layout.annotations[0].text and "Fisher" in fig.layout.annotations[1].text
     c["show_learned"].value = False

@@ -12,31 +12,24 @@ import torch
 
 from .. import metrics
 from ..datasets.cifar10 import CLASSES, to_image
-from ..plotting import show, use_style
+from ..plotting import show, show_mosaic, use_style
 from ..images import sample_images
 from ._base import live
 
 
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
     """One row of colour images per entry of ``rows`` = [(name, images (n, 3, H, W), note)], columns headed by
-    the class names of ``labels``."""
+    the class names of ``labels`` (one mosaic: a redraw for the CFG slider costs a fraction of 30 axes)."""
     use_style()
     n = len(labels)
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * 0.95 + 1.2, len(rows) * 1.05 + 0.55), squeeze=False)
-    for r, (name, images, note) in enumerate(rows):
-        imgs = to_image(images)
-        for i in range(n):
-            ax = axes[r, i]
-            ax.imshow(imgs[i], interpolation="nearest")
-            ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
-            if r == 0:
-                ax.set_title(class_names[int(labels[i])], fontsize=8)
-        axes[r, 0].set_ylabel(name + (f"\n{note}" if note else ""), rotation=0, ha="right", va="center",
-                              fontsize=8, labelpad=6)
+    fig, ax = plt.subplots(figsize=(n * 0.95 + 1.2, len(rows) * 1.05 + 0.55))
+    imgs = np.concatenate([to_image(images) for _, images, _ in rows])
+    show_mosaic(ax, imgs, len(rows), n, [class_names[int(c)] for c in labels],
+                [name + (f"\n{note}" if note else "") for name, _, note in rows])
+    ax.tick_params(labelsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(left=1.2 / (n * 0.95 + 1.2), right=0.99, bottom=0.01, top=0.8 if len(rows) < 3 else 0.86,
-                        wspace=0.05, hspace=0.08)
+    fig.subplots_adjust(left=1.2 / (n * 0.95 + 1.2), right=0.99, bottom=0.01, top=0.8 if len(rows) < 3 else 0.86)
     show(fig)
 
 

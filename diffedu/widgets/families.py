@@ -19,6 +19,7 @@ from ._plotly import MAX_WIDTH, contour_lines, live_plotly
 
 
 SHOWN = 600   # points drawn per panel: a browser moves every SVG point on a frame, and 600 show the shape
+CURVE = 300   # points of a loss curve drawn: a panel is ~250 px wide
 
 
 def _smooth(v, k: int = 25) -> np.ndarray:
@@ -27,6 +28,16 @@ def _smooth(v, k: int = 25) -> np.ndarray:
     if len(v) <= 2 * k:
         return v
     return np.median(np.lib.stride_tricks.sliding_window_view(v, k), axis=1)
+
+
+def _curve(losses) -> tuple:
+    """The smoothed loss curve thinned to ≤ CURVE points: (steps, values), and the values' (min, max)."""
+    v = _smooth(losses)
+    if not len(v):
+        return np.empty(0), np.empty(0), (0.0, 0.0)
+    x = np.linspace(1, max(len(losses), 1), len(v))
+    keep = np.unique(np.linspace(0, len(v) - 1, min(CURVE, len(v))).round().astype(int))
+    return x[keep], v[keep], (float(v.min()), float(v.max()))
 
 
 def _background(mixture=None, data=None, lim: float = 3.5, n: int = 80) -> dict:
@@ -58,6 +69,7 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
     fig = make_subplots(rows=2, cols=n, row_heights=[0.75, 0.25], vertical_spacing=0.12, horizontal_spacing=0.04,
                         subplot_titles=families + ["loss (running median)"] * n)
     backgrounds = {k: _background(mixtures.get(k), data.get(k), lim) for k in runs}
+    curves = {k: {name: _curve(snap.losses) for name, snap in panels.items()} for k, panels in runs.items()}
     bg = []                                   # one background trace per panel, refilled when the data set changes
     for col in range(1, n + 1):
         fig.add_trace(go.Scatter(x=[], y=[], mode="lines", hoverinfo="skip", line=dict(color=DATA, width=0.7),
@@ -78,14 +90,18 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
     fig.update_annotations(font_size=11)      # the subplot titles: two lines each, within a panel's width
 
     def update(fig, dataset, frame):
-        b = backgrounds[dataset]
-        for i in bg:
-            fig.data[i].x, fig.data[i].y, fig.data[i].mode = b["x"], b["y"], b["mode"]
-            fig.data[i].opacity = 0.6 if b["mode"] == "lines" else 0.15
+        new_data = getattr(fig, "_diffedu_dataset", None) != dataset   # backgrounds and losses: only on a switch
+        if new_data:
+            b = backgrounds[dataset]
+            for i in bg:
+                fig.data[i].x, fig.data[i].y, fig.data[i].mode = b["x"], b["y"], b["mode"]
+                fig.data[i].opacity = 0.6 if b["mode"] == "lines" else 0.15
+            fig._diffedu_dataset = dataset
         for col, name in enumerate(families):
             snap = runs[dataset].get(name)
             if snap is None:
                 fig.data[pts[col]].x = fig.data[pts[col]].y = []
+                fig.data[loss[col]].x = fig.data[loss[col]].y = fig.data[mark[col]].x = fig.data[mark[col]].y = []
                 continue
             j = _snapshot_index(snap, frame, frames)
             x = snap.frames[j][:SHOWN]
@@ -93,12 +109,12 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
             fig.data[pts[col]].x, fig.data[pts[col]].y = x[inside, 0], x[inside, 1]
             out = "" if inside.all() else f", {int((~inside).sum())} of {len(x)} outside"
             fig.layout.annotations[col].text = f"{name}<br>step {snap.steps[j]:,} / {snap.steps[-1]:,}{out}"
-            losses = _smooth(snap.losses)
-            if len(losses):
-                fig.data[loss[col]].x = np.linspace(1, max(len(snap.losses), 1), len(losses))
-                fig.data[loss[col]].y = losses
+            cx, cy, (lo, hi) = curves[dataset][name]
+            if new_data:
+                fig.data[loss[col]].x, fig.data[loss[col]].y = cx, cy
+            if len(cy):
                 step = max(snap.steps[j], 1)
-                fig.data[mark[col]].x, fig.data[mark[col]].y = [step, step], [float(losses.min()), float(losses.max())]
+                fig.data[mark[col]].x, fig.data[mark[col]].y = [step, step], [lo, hi]
         fig.layout.title.text = f"{dataset}: snapshot {frame} of {frames - 1} (the same fraction of each family's run)"
 
     play, slider, controls = player(frames, interval_ms=400, description="snapshot")

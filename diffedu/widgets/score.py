@@ -26,23 +26,25 @@ def arrows(score: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def score_field_data(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.5) -> dict:
-    """Per σ: exact and learned scores on a grid_n² grid, the noisy density p_σ and the squared error.
+def score_field_data(mixture, sigmas, learned=None, grid_n: int = 20, lim: float = 3.5, fine_n: int = 60) -> dict:
+    """Per σ: exact and learned scores on a grid_n² grid of arrows, and the noisy density p_σ and the squared
+    error on a finer fine_n² grid.
 
     learned: a model on a VE process (time = σ), or None."""
     pts, axis = grid_points(lim, grid_n, torch.float64)
-    fine, fine_axis = grid_points(lim, 2 * grid_n, torch.float64)
-    out = {"axis": axis.numpy(), "fine_axis": fine_axis.numpy(), "pts": pts.numpy(), "levels": []}
+    fine, fine_axis = grid_points(lim, fine_n, torch.float64)
+    out = {"axis": axis.numpy(), "fine_axis": fine_axis.numpy(), "pts": pts.numpy(), "levels": [],
+           "arrow_length": 2 * lim / (grid_n - 1)}   # the longest arrow spans one grid cell
     for sigma in [float(s) for s in sigmas]:
         exact = mixture.score(pts, 1.0, sigma)
         dens_f = mixture.log_prob(fine, 1.0, sigma).exp()
-        level = {"sigma": sigma, "exact": exact.numpy(), "density": dens_f.reshape(2 * grid_n, -1).T.numpy()}
+        level = {"sigma": sigma, "exact": exact.numpy(), "density": dens_f.reshape(fine_n, -1).T.numpy()}
         if learned is not None:
             s_l = learned.score(fine.float(), sigma).double()
             s_e = mixture.score(fine, 1.0, sigma)
             err = ((s_l - s_e) ** 2).sum(1)
             level["learned"] = learned.score(pts.float(), sigma).double().numpy()
-            level["error"] = err.reshape(2 * grid_n, -1).T.numpy()
+            level["error"] = err.reshape(fine_n, -1).T.numpy()
             level["fisher"] = float((err * dens_f).sum() / dens_f.sum())   # E_p ‖s_θ − ∇log p‖²
         out["levels"].append(level)
     return out
@@ -109,7 +111,7 @@ def update_score_figure(fig, data: dict, level: int, show_exact=True, show_learn
     fig.data[0].z = L["density"]
     for i, key, on in ((1, "exact", show_exact), (2, "learned", show_learned)):
         if key in L:
-            fig.data[i].x, fig.data[i].y = arrow_lines(data["pts"], arrows(L[key]))
+            fig.data[i].x, fig.data[i].y = arrow_lines(data["pts"], arrows(L[key]), data["arrow_length"])
         fig.data[i].visible = bool(on and key in L)
     fig.layout.annotations[0].text = f"score field at σ = {L['sigma']:.3f}"
     if "learned" in L:
@@ -122,9 +124,10 @@ def update_score_figure(fig, data: dict, level: int, show_exact=True, show_learn
                                           + f"<br>Fisher divergence {L['fisher']:.3g}")
 
 
-def score_field(mixture, sigmas, learned=None, grid_n: int = 30, lim: float = 3.5):
+def score_field(mixture, sigmas, learned=None, grid_n: int = 20, lim: float = 3.5):
     """Widget: pick σ on the ladder; compare exact and learned arrows (``learned``: a model on a VE process);
-    see where the error hides (plotly: hover the error map for its value)."""
+    see where the error hides (plotly: hover the error map for its value). grid_n² arrows a field: 20² draws in
+    the browser in about half the time of 30² (benchmarks/README.md, issue 36)."""
     data = score_field_data(mixture, sigmas, learned, grid_n, lim)
     options = [(f"{lv['sigma']:.3f}", i) for i, lv in enumerate(data["levels"])]
     c = dict(level=W.SelectionSlider(options=options, value=0, description="σ", continuous_update=False),

@@ -11,7 +11,7 @@ import torch
 
 from ..datasets.mnist import to_image
 from ..images import sample_images
-from ..plotting import show, use_style
+from ..plotting import show, show_mosaic, use_style
 from ._base import live
 
 
@@ -27,7 +27,8 @@ def wrap_note(note, width_in: float = PANEL, fontsize: float = NOTE_SIZE) -> str
 
 
 def digits_figure(images: torch.Tensor, title: str = "", notes=None):
-    """The figure of ``draw_digits`` (not shown): one row of digits, each titled with its whole note, wrapped."""
+    """The figure of ``draw_digits`` (not shown): one row of digits (one mosaic), each under its whole note,
+    wrapped to the digit's width."""
     use_style()
     n = len(images)
     wrapped = [wrap_note(t) for t in notes] if notes is not None else None
@@ -35,15 +36,17 @@ def digits_figure(images: torch.Tensor, title: str = "", notes=None):
     top_in = (0.3 if title else 0.06) + (0.13 * lines if wrapped else 0.0)     # suptitle, then the labels
     panel_h, bottom_in = PANEL * 0.99 * 0.95, 0.03
     height = bottom_in + panel_h + top_in
-    fig, axes = plt.subplots(1, n, figsize=(n * PANEL, height), squeeze=False)
-    for i, (ax, im) in enumerate(zip(axes[0], to_image(images))):
-        ax.imshow(im, cmap="gray", vmin=0, vmax=1)
-        ax.set_xticks([]); ax.set_yticks([]); ax.grid(False)
-        if wrapped is not None:
-            ax.set_title(wrapped[i], fontsize=NOTE_SIZE, linespacing=1.1)
+    fig, ax = plt.subplots(figsize=(n * PANEL, height))
+    imgs = to_image(images)                                                   # (n, H, W)
+    show_mosaic(ax, imgs, 1, n, cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks([]); ax.set_yticks([])
+    w = imgs.shape[-1]
+    for i, note in enumerate(wrapped or []):
+        ax.text(i * (w + 2) + (w - 1) / 2, -1.5, note, ha="center", va="bottom", fontsize=NOTE_SIZE,
+                linespacing=1.1)
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.04 / height, va="top")
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=bottom_in / height, top=1 - top_in / height, wspace=0.05)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=bottom_in / height, top=1 - top_in / height)
     return fig
 
 
