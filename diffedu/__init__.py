@@ -34,6 +34,9 @@ from .samplers import (Recorder, annealed_langevin, consistency_sample, ddim_sam
                        heun_sample, langevin, probability_flow_ode, reverse_sde_sample)
 from .train import pick_device, tensor_batches, train
 from ._version import __version__
+from ._memory import release_after_cells
+
+release_after_cells()   # in a lesson's kernel: freed memory goes back to the system after each cell (≤ 1 GB a lesson)
 
 __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules", "toy", "FAST", "pick",
            "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",

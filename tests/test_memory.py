@@ -32,3 +32,28 @@ def test_classifier_outputs_releases_after_every_batch_and_keeps_its_results(mon
     monkeypatch.undo()
     p2, f2 = metrics.classifier_outputs(clf, x, batch=250)
     assert torch.equal(preds, p2) and torch.allclose(feats, f2, atol=1e-5)
+
+
+def test_a_lesson_kernel_gives_memory_back_after_every_cell_once(monkeypatch):
+    from IPython.core.events import EventManager
+
+    class Shell:                                      # what release_after_cells needs of an IPython shell
+        events = EventManager(None, {"post_run_cell": lambda result: None})
+
+    shell, calls = Shell(), []
+    monkeypatch.setattr(_memory, "release", lambda: calls.append(1))
+    assert _memory.release_after_cells(shell) and _memory.release_after_cells(shell)     # the second: no-op
+    shell.events.trigger("post_run_cell", None)
+    assert calls == [1]                                                                     # registered once
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    assert _memory.release_after_cells() is False                                          # not in IPython
+
+
+def test_training_throughput_gives_its_memory_back(monkeypatch):
+    from diffedu import cost
+
+    calls = []
+    monkeypatch.setattr(cost, "release", lambda: calls.append(1))
+    net = torch.nn.Linear(4, 1)
+    rate = cost.training_throughput(net, lambda n, b: n(b).pow(2).mean(), torch.randn(8, 4), steps=2)
+    assert rate > 0 and calls == [1]

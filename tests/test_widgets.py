@@ -236,3 +236,20 @@ def test_contour_lines_of_a_gaussian_are_circles_at_the_right_radii():
     expected = np.sqrt(-2 * np.log(heights))
     nearest = np.abs(r[:, None] - expected[None]).min(1)
     assert nearest.max() < 0.01 and np.isnan(x).sum() == 3               # three closed lines, on the right circles
+
+
+def test_cfg_explorer_precomputes_every_w_with_the_noise_each_would_get_alone(monkeypatch):
+    """Lesson 12's slider: every position sampled at build in one batch; a move then never samples, and each w
+    shows what sampling it alone gives (same noise, same labels)."""
+    import diffedu.widgets.digits as digits
+
+    model = de.pretrained("mnist-unet")
+    box = digits.cfg_explorer(model, per_class=1, steps=2, w_max=1.0, precompute=True)
+    alone, labels = digits.sample_grid(model, 1.0, 1, 2, 0)
+    monkeypatch.setattr(digits, "sample_grid", lambda *a, **k: pytest.fail("a move sampled"))
+    for w in (1.0, 0.5, 0.0):
+        box.controls["w"].value = w
+        images, got_labels, _ = box.compute(w)
+        assert images.shape == (10, 1, 28, 28) and torch.equal(got_labels, labels)
+    torch.testing.assert_close(box.compute(1.0)[0], alone, atol=0.05, rtol=0)
+    assert (box.compute(0.0)[0] - box.compute(1.0)[0]).abs().max() > 0.1      # w matters

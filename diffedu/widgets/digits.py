@@ -1,8 +1,6 @@
 """Lessons 06–07 — digits: the forward process on one image, and the classifier-free guidance slider."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,7 +8,7 @@ import torch
 
 from .. import metrics, schedules
 from ..forward import q_sample
-from ..images import draw_grid, sample_grid
+from ..images import draw_grid, sample_grid, sample_images
 from ..plotting import DATA, show, use_style
 from ._base import live
 
@@ -43,28 +41,46 @@ def digit_forward(images: torch.Tensor, labels: torch.Tensor, T: int = 1000, see
     return box
 
 
-def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0, w_max: float = 10.0):
+def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, seed: int = 0, w_max: float = 10.0,
+                 precompute: bool = False):
     """Slide w from 0 to ``w_max``: the same noise, the same labels, regenerated (DDIM-``steps`` on
     ``model.given(y, w)``; a guidance-distilled student takes w as an input and needs one pass a step).
     With ``classifier``, the conditional accuracy (does an independent classifier agree?) and, with two or
-    more digits per class, the diversity are shown."""
-    @lru_cache(maxsize=32)
-    def compute(w):
-        images, labels = sample_grid(model, w, per_class, steps, seed)
+    more digits per class, the diversity are shown. Each w is sampled once and kept.
+
+    precompute: sample every position of the slider when the widget is built, in one batched call (each w gets
+    the same noise it would get alone), so that no move waits for sampling (lesson 12's student: one pass a
+    step whatever w is)."""
+    wslider = W.FloatSlider(value=3.0, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
+    done = {}
+
+    def judged(w, images, labels):
         stats = ""
         if classifier is not None:
             preds, feats = metrics.classifier_outputs(classifier, images)
             stats = f"accuracy {float((preds == labels).double().mean()):.0%}"
             if per_class > 1:  # diversity is the spread within a class: it needs two digits of one class
                 stats += f", diversity {metrics.feature_diversity(feats, labels):.2f}"
-        return images, labels, stats
+        done[w] = images, labels, stats
+        return done[w]
+
+    def compute(w):
+        w = float(w)
+        return done[w] if w in done else judged(w, *sample_grid(model, w, per_class, steps, seed))
+
+    if precompute:
+        ws = [float(v) for v in np.arange(0.0, w_max + 1e-9, wslider.step)]
+        labels = torch.tensor([c for c in range(10) for _ in range(per_class)])
+        x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
+        every = sample_images(model, labels.repeat(len(ws)), torch.tensor(ws).repeat_interleave(len(labels)), steps,
+                              x_T=x_T.repeat(len(ws), *[1] * (x_T.ndim - 1)))
+        for k, w in enumerate(ws):
+            judged(w, every[k * len(labels):(k + 1) * len(labels)], labels)
 
     def draw(w):
         images, labels, stats = compute(w)
         draw_grid(images, labels, per_class,
                   f"classifier-free guidance, w = {w:g}" + (f"   ·   {stats}" if stats else ""))
-
-    wslider = W.FloatSlider(value=3.0, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
 
     box = live(draw, {"w": wslider}, header=wslider, busy_text="sampling…")
     box.controls, box.compute = {"w": wslider}, compute
