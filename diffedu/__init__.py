@@ -36,7 +36,7 @@ from .train import pick_device, tensor_batches, train
 from ._version import __version__
 from ._memory import release_after_cells
 
-release_after_cells()   # in a lesson's kernel: freed memory goes back to the system after each cell (≤ 1 GB a lesson)
+release_after_cells()   # in IPython (a lesson's kernel): freed memory back to the system after each cell; DIFFEDU_TRIM=0: off
 
 __all__ = ["checkpoint", "forward", "losses", "metrics", "processes", "schedules", "toy", "FAST", "pick",
            "q_posterior", "q_sample", "q_step", "diffusion_loss", "DiffusionModel", "FunctionModel", "Model",

@@ -10,6 +10,7 @@ after each batch costs a few milliseconds. A no-op where the C library is not gl
 from __future__ import annotations
 
 import ctypes
+import os
 import ctypes.util
 import sys
 from functools import lru_cache
@@ -35,14 +36,23 @@ def release() -> None:
 
 def release_after_cells(shell=None) -> bool:
     """In IPython (a lesson's kernel), give freed memory back after every cell (``post_run_cell``), so what one
-    cell's short-lived tensors left in glibc's heap does not stack under the next cell's peak: lesson 09 at cpu
-    size peaked at 1,075 MB without it, 988 MB with it (benchmarks/README.md). Registered once; True if it is.
-    ``diffedu``'s import calls it; outside IPython it does nothing."""
+    cell's short-lived tensors left in glibc's heap does not stack under the next cell's peak (lesson 09 at cpu
+    size: benchmarks/README.md, issue 36). Registered once per shell; True if it is. ``diffedu``'s import calls
+    it in any IPython shell; elsewhere, or with ``DIFFEDU_TRIM=0``, it does nothing."""
+    if os.environ.get("DIFFEDU_TRIM", "1").strip() == "0":
+        return False
     if shell is None:
         ipython = sys.modules.get("IPython")          # a kernel has imported it already; a script need not
         shell = ipython.get_ipython() if ipython is not None else None
     if shell is None or getattr(shell, "_diffedu_release", False):
         return bool(shell is not None)
-    shell.events.register("post_run_cell", lambda *_: release())
+    try:
+        shell.events.register("post_run_cell", _release_after_cell)
+    except (AttributeError, TypeError, ValueError):     # a shell without IPython's events API: leave it be
+        return False
     shell._diffedu_release = True
     return True
+
+
+def _release_after_cell(result=None) -> None:
+    release()

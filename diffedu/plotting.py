@@ -83,7 +83,10 @@ def table(header, rows, align=None) -> None:
     display(Markdown(markdown_table(header, rows, align)))
 
 
-def mosaic(images, rows: int, cols: int, gap: int = 2, fill: float = 1.0) -> np.ndarray:
+GAP = 2  # pixels between the tiles of a mosaic
+
+
+def mosaic(images, rows: int, cols: int, gap: int = GAP, fill: float = 1.0) -> np.ndarray:
     """Images (rows·cols, H, W) or (rows·cols, H, W, C), in row-major order, as one array with ``gap`` pixels of
     ``fill`` between the tiles: (rows·(H + gap) − gap, cols·(W + gap) − gap[, C]). Drawn with one ``imshow``, a
     grid redraws several times faster than with one axes per image (what the image-grid widgets need)."""
@@ -99,7 +102,12 @@ def mosaic(images, rows: int, cols: int, gap: int = 2, fill: float = 1.0) -> np.
     return out
 
 
-def show_mosaic(ax, images, rows: int, cols: int, col_labels=(), row_labels=(), gap: int = 2, **imshow_kw):
+def tile_centre(k: int, size: int, gap: int = GAP) -> float:
+    """The data coordinate of the centre of tile k (a column or a row of ``size`` pixels) in a mosaic."""
+    return k * (size + gap) + (size - 1) / 2
+
+
+def show_mosaic(ax, images, rows: int, cols: int, col_labels=(), row_labels=(), gap: int = GAP, **imshow_kw):
     """``mosaic`` on ``ax``: no frame, the column labels above their columns and the row labels left of their
     rows (as tick labels, so they are measured and kept inside the figure like any other)."""
     m = mosaic(images, rows, cols, gap)
@@ -109,7 +117,7 @@ def show_mosaic(ax, images, rows: int, cols: int, col_labels=(), row_labels=(), 
     for s in ax.spines.values():
         s.set_visible(False)
     ax.xaxis.tick_top()
-    ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in range(len(col_labels))], list(col_labels))
-    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in range(len(row_labels))], list(row_labels))
+    ax.set_xticks([tile_centre(c, w, gap) for c in range(len(col_labels))], list(col_labels))
+    ax.set_yticks([tile_centre(r, h, gap) for r in range(len(row_labels))], list(row_labels))
     ax.tick_params(length=0, pad=3)
     return m

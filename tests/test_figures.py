@@ -242,9 +242,9 @@ def _labels_fit(fig):
     h = ax.images[0].get_array().shape[0]                                  # a tile is h × h data pixels, 2 apart
     x0, x1 = ax.transData.transform([(-0.5, 0), (h + 1.5, 0)])[:, 0]
     tile = x1 - x0                                                         # a tile and its gap, in screen pixels
-    for t in ax.texts:
+    for i, t in enumerate(ax.texts):
         box = t.get_window_extent(renderer)
-        centre = ax.transData.transform((t.get_position()[0], 0))[0]
+        centre = ax.transData.transform((i * (h + 2) + (h - 1) / 2, 0))[0]     # digit i's tile, worked out here
         assert box.width <= tile, f"label {t.get_text()!r} is {box.width:.0f} px wide over a {tile:.0f} px image"
         assert abs((box.x0 + box.x1) / 2 - centre) < 1, f"label {t.get_text()!r} is not centred on its digit"
         assert box.y1 <= fig.bbox.y1, f"label {t.get_text()!r} runs off the top"
@@ -344,6 +344,9 @@ def test_image_grids_show_every_image_with_its_labels_inside_the_figure(kind, mo
         np.testing.assert_allclose(shown[r * 10: r * 10 + 8, c * 10: c * 10 + 8], expected[k])
     assert [t.get_text() for t in ax.get_xticklabels()] == heads
     assert [t.get_text() for t in ax.get_yticklabels()] == names
+    np.testing.assert_allclose(ax.get_xticks(), 10 * np.arange(cols) + 3.5)          # over each column's centre
+    if names:
+        np.testing.assert_allclose(ax.get_yticks(), 10 * np.arange(rows) + 3.5)
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     for t in ax.get_xticklabels() + ax.get_yticklabels() + [fig._suptitle]:

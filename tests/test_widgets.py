@@ -146,8 +146,11 @@ def test_families_widget_scrubs_every_family_at_the_same_fraction_of_its_run():
     assert max(curves[1].y) < 2.1                                          # the ring's GAN losses, 2 → 1
     c["dataset"].value = "moons"
     assert len(curves[1].x) <= CURVE and curves[1].x[-1] == 2000 and min(curves[1].y) > 2.9
-    c["frame"].value = 1                                                   # a frame move keeps the curves
-    assert len(curves[1].x) <= CURVE and min(curves[1].y) > 2.9
+    curves[1].y = [99.0]                                                   # a frame move does not resend them
+    c["frame"].value = 1
+    assert list(curves[1].y) == [99.0]
+    c["dataset"].value = "ring"                                            # a switch does
+    assert max(curves[1].y) < 2.1
 
 
 def test_arrow_lines_draw_each_vector_from_its_point_with_a_symmetric_head():
@@ -253,3 +256,10 @@ def test_cfg_explorer_precomputes_every_w_with_the_noise_each_would_get_alone(mo
         assert images.shape == (10, 1, 28, 28) and torch.equal(got_labels, labels)
     torch.testing.assert_close(box.compute(1.0)[0], alone, atol=0.05, rtol=0)
     assert (box.compute(0.0)[0] - box.compute(1.0)[0]).abs().max() > 0.1      # w matters
+
+
+def test_score_field_names_a_grid_too_small_for_arrows():
+    from diffedu.widgets.score import score_field_data
+
+    with pytest.raises(ValueError, match="grid_n"):
+        score_field_data(toy.ring(), [0.5], grid_n=1)

@@ -23,7 +23,7 @@ def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
     use_style()
     n = len(labels)
     fig, ax = plt.subplots(figsize=(n * 0.95 + 1.2, len(rows) * 1.05 + 0.55))
-    imgs = np.concatenate([to_image(images) for _, images, _ in rows])
+    imgs = np.concatenate([to_image(images[:n]) for _, images, _ in rows])   # a row shows one image per label
     show_mosaic(ax, imgs, len(rows), n, [class_names[int(c)] for c in labels],
                 [name + (f"\n{note}" if note else "") for name, _, note in rows])
     ax.tick_params(labelsize=8)

@@ -11,6 +11,7 @@ from ..forward import q_sample
 from ..images import draw_grid, sample_grid, sample_images
 from ..plotting import DATA, show, use_style
 from ._base import live
+from ._site import control_values
 
 
 def draw_digit_forward(x0: torch.Tensor, eps: torch.Tensor, sched, t: int):
@@ -61,19 +62,19 @@ def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, se
             stats = f"accuracy {float((preds == labels).double().mean()):.0%}"
             if per_class > 1:  # diversity is the spread within a class: it needs two digits of one class
                 stats += f", diversity {metrics.feature_diversity(feats, labels):.2f}"
-        done[w] = images, labels, stats
-        return done[w]
+        done[round(w, 6)] = images, labels, stats       # rounded: 2.5 from the slider and from arange agree
+        return done[round(w, 6)]
 
     def compute(w):
         w = float(w)
-        return done[w] if w in done else judged(w, *sample_grid(model, w, per_class, steps, seed))
+        return done.get(round(w, 6)) or judged(w, *sample_grid(model, w, per_class, steps, seed))
 
     if precompute:
-        ws = [float(v) for v in np.arange(0.0, w_max + 1e-9, wslider.step)]
+        ws = [float(v) for v in control_values(wslider, 10**6)[0]]     # every position the slider can take
         labels = torch.tensor([c for c in range(10) for _ in range(per_class)])
         x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
         every = sample_images(model, labels.repeat(len(ws)), torch.tensor(ws).repeat_interleave(len(labels)), steps,
-                              x_T=x_T.repeat(len(ws), *[1] * (x_T.ndim - 1)))
+                              x_T=x_T.repeat(len(ws), *[1] * (x_T.ndim - 1)), batch=100)   # ≤ 100 at a time: memory
         for k, w in enumerate(ws):
             judged(w, every[k * len(labels):(k + 1) * len(labels)], labels)
 

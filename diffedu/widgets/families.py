@@ -112,9 +112,8 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
             cx, cy, (lo, hi) = curves[dataset][name]
             if new_data:
                 fig.data[loss[col]].x, fig.data[loss[col]].y = cx, cy
-            if len(cy):
-                step = max(snap.steps[j], 1)
-                fig.data[mark[col]].x, fig.data[mark[col]].y = [step, step], [lo, hi]
+            step = max(snap.steps[j], 1)
+            fig.data[mark[col]].x, fig.data[mark[col]].y = ([step, step], [lo, hi]) if len(cy) else ([], [])
         fig.layout.title.text = f"{dataset}: snapshot {frame} of {frames - 1} (the same fraction of each family's run)"
 
     play, slider, controls = player(frames, interval_ms=400, description="snapshot")

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from .._checks import check_int
 from ..plotting import DATA, MODEL, grid_points, show, use_style
 from ._plotly import MAX_WIDTH, arrow_lines, contour_lines, live_plotly
 
@@ -31,6 +32,7 @@ def score_field_data(mixture, sigmas, learned=None, grid_n: int = 20, lim: float
     error on a finer fine_n² grid.
 
     learned: a model on a VE process (time = σ), or None."""
+    grid_n, fine_n = check_int("grid_n", grid_n, low=2), check_int("fine_n", fine_n, low=2)
     pts, axis = grid_points(lim, grid_n, torch.float64)
     fine, fine_axis = grid_points(lim, fine_n, torch.float64)
     out = {"axis": axis.numpy(), "fine_axis": fine_axis.numpy(), "pts": pts.numpy(), "levels": [],
@@ -124,11 +126,11 @@ def update_score_figure(fig, data: dict, level: int, show_exact=True, show_learn
                                           + f"<br>Fisher divergence {L['fisher']:.3g}")
 
 
-def score_field(mixture, sigmas, learned=None, grid_n: int = 20, lim: float = 3.5):
+def score_field(mixture, sigmas, learned=None, grid_n: int = 20, lim: float = 3.5, fine_n: int = 60):
     """Widget: pick σ on the ladder; compare exact and learned arrows (``learned``: a model on a VE process);
-    see where the error hides (plotly: hover the error map for its value). grid_n² arrows a field: 20² draws in
-    the browser in about half the time of 30² (benchmarks/README.md, issue 36)."""
-    data = score_field_data(mixture, sigmas, learned, grid_n, lim)
+    see where the error hides (plotly: hover the error map for its value). grid_n² arrows a field (20²: less than
+    half the vertices of 30² for the browser to draw; benchmarks/README.md, issue 36) over a fine_n² density."""
+    data = score_field_data(mixture, sigmas, learned, grid_n, lim, fine_n)
     options = [(f"{lv['sigma']:.3f}", i) for i, lv in enumerate(data["levels"])]
     c = dict(level=W.SelectionSlider(options=options, value=0, description="σ", continuous_update=False),
              show_exact=W.Checkbox(value=True, description="exact"),

@@ -11,7 +11,7 @@ import torch
 
 from ..datasets.mnist import to_image
 from ..images import sample_images
-from ..plotting import show, show_mosaic, use_style
+from ..plotting import show, show_mosaic, tile_centre, use_style
 from ._base import live
 
 
@@ -42,7 +42,7 @@ def digits_figure(images: torch.Tensor, title: str = "", notes=None):
     ax.set_xticks([]); ax.set_yticks([])
     w = imgs.shape[-1]
     for i, note in enumerate(wrapped or []):
-        ax.text(i * (w + 2) + (w - 1) / 2, -1.5, note, ha="center", va="bottom", fontsize=NOTE_SIZE,
+        ax.text(tile_centre(i, w), -1.5, note, ha="center", va="bottom", fontsize=NOTE_SIZE,
                 linespacing=1.1)
     if title:
         fig.suptitle(title, fontsize=10, y=1 - 0.04 / height, va="top")
