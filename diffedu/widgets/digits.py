@@ -74,7 +74,7 @@ def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, se
         labels = torch.tensor([c for c in range(10) for _ in range(per_class)])
         x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))
         every = sample_images(model, labels.repeat(len(ws)), torch.tensor(ws).repeat_interleave(len(labels)), steps,
-                              x_T=x_T.repeat(len(ws), *[1] * (x_T.ndim - 1)), batch=100)   # ≤ 100 at a time: memory
+                              x_T=x_T.repeat(len(ws), *[1] * (x_T.ndim - 1)), batch=20)  # 20 at a time: memory
         for k, w in enumerate(ws):
             judged(w, every[k * len(labels):(k + 1) * len(labels)], labels)
 
