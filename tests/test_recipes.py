@@ -78,3 +78,21 @@ def test_init_from_a_consistency_checkpoint_continues_its_network():
     res = _init_result("mnist-cd", setup("mnist-cd"), "mnist-cd")  # --init-from mnist-cd: a model inside a model
     shipped = de.pretrained("mnist-cd").net.net
     assert all(torch.equal(a, b) for a, b in zip(res.model.state_dict().values(), shipped.state_dict().values()))
+
+
+def test_a_continued_checkpoint_names_every_run_that_made_it(tmp_path):
+    """history(): the shipped file's own run (it predates histories), then each continuation, oldest first."""
+    from diffedu import checkpoint
+    from diffedu.recipes import history
+
+    first = history("mnist-unet", {"command": "python -m diffedu.recipes mnist-unet --init-from mnist-unet",
+                                   "steps_run": 2, "precision": "fp32", "seconds": 1.0, "final_loss": 0.5,
+                                   "recipe": "not kept"})
+    shipped_runs = checkpoint.read(asset_path("mnist-unet"))[0]["meta"]["history"]
+    assert first[:-1] == shipped_runs and len(first) == len(shipped_runs) + 1
+    assert first[-1] == {"command": "python -m diffedu.recipes mnist-unet --init-from mnist-unet", "steps_run": 2,
+                         "precision": "fp32", "seconds": 1.0, "final_loss": 0.5}
+    one = history("cifar-base16", {"command": "c2", "steps_run": 5})           # a file without a history
+    assert one[0]["command"] == checkpoint.read(asset_path("cifar-base16"))[0]["meta"]["command"]
+    assert one[1] == {"command": "c2", "steps_run": 5} and len(one) == 2
+    assert history(None, {"command": "c", "steps_run": 1}) == [{"command": "c", "steps_run": 1}]

@@ -54,10 +54,27 @@ def setup(name: str):
     return FAMILIES[r["family"]].setup(name, r)
 
 
+def _init_path(init_from):
+    return asset_path(init_from) if isinstance(init_from, str) and init_from in shipped() else init_from
+
+
+RUN_KEYS = ("command", "steps_run", "precision", "lr_run", "seconds", "device", "final_loss")
+
+
+def history(init_from, run: dict) -> list[dict]:
+    """Every run that made a checkpoint, oldest first: ``init_from``'s history (a file from before histories were
+    kept: one entry from its own metadata), then ``run`` (this run's metadata), each as its ``RUN_KEYS``. Stored
+    in the checkpoint, so a model continued several times still names every command that trained it."""
+    runs = []
+    if init_from is not None:
+        meta = checkpoint.read(_init_path(init_from))[0].get("meta") or {}
+        runs = list(meta.get("history") or [{k: meta[k] for k in RUN_KEYS if k in meta}])
+    return runs + [{k: run[k] for k in RUN_KEYS if k in run}]
+
+
 def _init_result(name: str, s, init_from) -> TrainResult:
     """Start from saved weights (a shipped name or a checkpoint path) instead of from scratch."""
-    path = asset_path(init_from) if isinstance(init_from, str) and init_from in shipped() else init_from
-    loaded = checkpoint.load(path)
+    loaded = checkpoint.load(_init_path(init_from))
     init = network(loaded)  # a model's network (a consistency model's: a model in a model)
     if type(init) is not type(s.net) or init.config != s.net.config:
         raise ValueError(f"init_from {init_from}: {type(init).__name__}({init.config}) is not the network of "

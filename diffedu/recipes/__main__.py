@@ -12,7 +12,7 @@ import torch
 from .. import metrics
 from ..precision import use_bf16
 from ..train import COMPILE_MODES, pick_device
-from . import FAMILIES, RECIPES, default_out, save_result, setup, train_recipe
+from . import FAMILIES, RECIPES, default_out, history, save_result, setup, train_recipe
 
 
 def parse(argv=None):
@@ -76,6 +76,7 @@ def main(argv=None) -> None:
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
     if r["kind"] in ("classifier", "noisy-classifier"):
         meta["test_accuracy"] = metrics.classifier_accuracy(res.ema, process=s.process, data=r["data"])
+    meta["history"] = history(a.init_from, meta)   # the runs before this one (a continuation's), then this one
     describe = getattr(FAMILIES[r["family"]], "describe", None)
     if describe is not None:
         meta.update(describe(a.name, r, res.ema))
