@@ -96,3 +96,12 @@ def test_a_continued_checkpoint_names_every_run_that_made_it(tmp_path):
     assert one[0]["command"] == checkpoint.read(asset_path("cifar-base16"))[0]["meta"]["command"]
     assert one[1] == {"command": "c2", "steps_run": 5} and len(one) == 2
     assert history(None, {"command": "c", "steps_run": 1}) == [{"command": "c", "steps_run": 1}]
+
+
+def test_trained_sums_every_run_of_a_continued_checkpoint():
+    from diffedu.recipes import trained
+
+    runs = [{"command": "a", "steps": 2500, "seconds": 60.0}, {"command": "b", "steps_run": 4000, "seconds": 30.0}]
+    assert trained({"history": runs, "steps_run": 4000, "seconds": 30.0}) == {"runs": 2, "steps": 6500,
+                                                                                "seconds": 90.0}
+    assert trained({"steps_run": 10, "steps": 20000, "seconds": 5.0}) == {"runs": 1, "steps": 10, "seconds": 5.0}

@@ -72,6 +72,14 @@ def history(init_from, run: dict) -> list[dict]:
     return runs + [{k: run[k] for k in RUN_KEYS if k in run}]
 
 
+def trained(meta: dict) -> dict:
+    """What trained a checkpoint, every run together: {"runs", "steps", "seconds"} summed over its ``history``
+    (or its one run, for a file without one). ``meta``: a model's or checkpoint's metadata."""
+    runs = meta.get("history") or [meta]
+    return {"runs": len(runs), "steps": sum(int(r.get("steps_run", r.get("steps", 0))) for r in runs),
+            "seconds": sum(float(r.get("seconds", "nan")) for r in runs)}
+
+
 def _init_result(name: str, s, init_from) -> TrainResult:
     """Start from saved weights (a shipped name or a checkpoint path) instead of from scratch."""
     loaded = checkpoint.load(_init_path(init_from))
