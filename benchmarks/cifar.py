@@ -9,6 +9,7 @@
         --models cascade --level 0 --n 300      # Ho et al.'s ablation: the SR stage trained without augmentation
     .venv/bin/python benchmarks/cifar.py --part throughput      # training img/s at batch 64, every network
     .venv/bin/python benchmarks/cifar.py --part autoencoder     # reconstruction PSNR on the 10,000 test images
+    .venv/bin/python benchmarks/cifar.py --part grid --out build/cifar-grid.png   # two per class, for the eye
     .venv/bin/python benchmarks/cifar.py --part target --models cifar-latent-dit,latent-uncond,latent-cg --n 200 \
         --chunk 20 --steps 15     # lesson 09 §4.2: classifier guidance through the decoder against CFG, same noise
 
@@ -41,7 +42,7 @@ from diffedu.recipes import RECIPES
 from diffedu.datasets import cifar10
 
 p = argparse.ArgumentParser()
-p.add_argument("--part", choices=("all", "classifier", "speed", "target", "throughput", "autoencoder"),
+p.add_argument("--part", choices=("all", "classifier", "speed", "target", "throughput", "autoencoder", "grid"),
                default="all")
 p.add_argument("--models", default="cifar-unet,cifar-dit", help="diffusion models to measure, comma-separated")
 p.add_argument("--unet", default=None, help="a cifar-unet checkpoint path (default: the shipped one)")
@@ -56,6 +57,8 @@ p.add_argument("--level", type=float, default=0.1, help="the cascade's augmentat
 p.add_argument("--batch", type=int, default=64, help="training batch of --part throughput")
 p.add_argument("--cg-scale", type=float, default=3.0, help="latent-cg: the classifier-guidance scale γ")
 p.add_argument("--cg-tmax", type=float, default=800, help="latent-cg: guide only at t ≤ this")
+p.add_argument("--out", default="build/cifar-grid.png", help="--part grid: the PNG to write")
+p.add_argument("--seed", type=int, default=1, help="--part grid: the noise's seed")
 a = p.parse_args()
 PATHS = {"cifar-unet": a.unet, "cifar-dit": a.dit, "cifar-classifier": a.classifier}
 for _name in ("cifar-latent-dit", "cifar-base16", "cifar-sr16to32", "cifar-autoencoder"):  # candidates: env vars
@@ -151,6 +154,26 @@ if "target" in parts:
         print(f"{name}: {how}, DDIM-{a.steps}, {a.n} samples: conditional accuracy {acc:.1%} "
               f"± {(acc * (1 - acc) / a.n) ** 0.5:.1%} (target ≥ 50 %), Fréchet {fd:.2f} ± {fd_se:.2f} (bootstrap), "
               f"{sec:.0f} s of sampling (one thread a chunk with --workers > 1)")
+if "grid" in parts:   # two samples per class and model at w, DDIM-steps, one row pair per model, for the eye
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from diffedu.images import sample_grid
+    fig, axs = plt.subplots(2 * len(names), 10, figsize=(12, 2.6 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        x, y = sample_grid(load(name), w=a.w, per_class=2, steps=a.steps, seed=a.seed, bf16=False)
+        x = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1)                      # (20, 32, 32, 3), class by class
+        for k in range(20):
+            ax = axs[2 * i + k % 2, k // 2]
+            ax.imshow(x[k].numpy(), interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            if k % 2 == 0:
+                ax.set_title(cifar10.CLASSES[k // 2] if i == 0 else "", fontsize=9)
+        axs[2 * i, 0].set_ylabel(name, fontsize=8)
+    fig.suptitle(f"w = {a.w:g}, DDIM-{a.steps}, seed {a.seed}")
+    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+    fig.savefig(a.out, dpi=90, bbox_inches="tight")
+    print(f"wrote {a.out}")
 if "autoencoder" in parts:
     ae = load("cifar-autoencoder")
     x_test, _ = cifar10.test_data()
