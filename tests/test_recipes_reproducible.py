@@ -117,3 +117,14 @@ def test_without_out_the_command_writes_under_diffedu_home_never_into_the_assets
     written = tmp_path / "checkpoints" / "ring8-mlp.safetensors"
     assert checkpoint.load(written).meta["steps_run"] == 3
     assert _assets() == before
+
+
+def test_a_resumed_command_counts_the_training_time_of_its_earlier_invocations(tmp_path):
+    state, out = tmp_path / "run", tmp_path / "out"
+    first = train_recipe("ring8-mlp", steps=4, progress=False)
+    first.seconds = 1000.0                     # as if the interrupted first invocation had trained for 1,000 s
+    save_training(state, first, 4, {"recipe": "ring8-mlp", "steps_total": 8})
+    main(["ring8-mlp", "--steps", "8", "--state", str(state), "--out", str(out)])
+    m = checkpoint.load(out)
+    assert m.meta["steps_run"] == 8
+    assert 1000.0 <= float(m.meta["seconds"]) < 1000.0 + 120    # the earlier 1,000 s, plus this invocation's

@@ -59,7 +59,9 @@ def main(argv=None) -> None:
     t0 = time.time()
     s = setup(a.name)  # once: trained below, and read again to save the result
     try:
+        t1 = time.time()
         res = train_recipe(a.name, a.steps, progress=sys.stderr.isatty(), device=a.device, prepared=s, **kw)
+        carried = max(0.0, res.seconds - (time.time() - t1))   # a resumed run: the training time of its earlier invocations
     except ValueError as e:
         p.error(str(e))
     if torch.distributed.is_available() and torch.distributed.is_initialized():  # under torchrun
@@ -71,7 +73,7 @@ def main(argv=None) -> None:
     meta = {"recipe": a.name, **{k: str(v) for k, v in r.items()}, "command": command,
             "steps_run": len(res.losses),
             "precision": "bf16 autocast, channels_last" if bf16 else "fp32", **({"init_from": a.init_from} if a.init_from else {}),
-            **({"lr_run": a.lr} if a.lr else {}), "seconds": round(time.time() - t0, 1), "device": res.device,
+            **({"lr_run": a.lr} if a.lr else {}), "seconds": round(time.time() - t0 + carried, 1), "device": res.device,
             "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
     if r["kind"] in ("classifier", "noisy-classifier"):
