@@ -18,8 +18,8 @@ from ._base import player
 from ._plotly import MAX_WIDTH, contour_lines, live_plotly
 
 
-SHOWN = 300   # points drawn per panel: the page moves every SVG point on a frame; 300 show the shape (benchmarks/README.md:
-              # 600 took ~160 ms a snapshot move in the browser, 300 ~130)
+SHOWN = 300   # points drawn per panel: the page moves every SVG point on a frame; 300 show the shape (benchmarks/README.md,
+              # lesson 00 in the browser: snapshot-move median 166 / 149 ms with 600, 145 / 118 with 300)
 CURVE = 300   # points of a loss curve drawn: a panel is ~250 px wide
 
 
