@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from diffedu.precision import BF16_TRAINING
 from diffedu.recipes import RECIPES, setup, train_recipe
 
 ap = argparse.ArgumentParser()
@@ -33,7 +34,7 @@ def mean_se(v):
 for name in a.recipes.split(","):
     batch = int(RECIPES[name].get("batch", 0)) or None
     curves, rates = {}, {}
-    for label, kw in (("fp32", {}), ("bf16", dict(amp_dtype=torch.bfloat16, channels_last=True))):
+    for label, kw in (("fp32", {}), ("bf16", BF16_TRAINING)):
         torch.manual_seed(0)
         t0 = time.perf_counter()
         res = train_recipe(name, a.steps, progress=False, device="cpu", prepared=setup(name), **kw)

@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from diffedu.precision import BF16_TRAINING
 from diffedu.recipes import RECIPES, setup
 from diffedu.train import train
 
@@ -26,7 +27,7 @@ a = ap.parse_args()
 torch.set_num_threads(a.threads)
 r = RECIPES[a.recipe]
 print(f"{a.recipe}, batch {r['batch']}, {torch.get_num_threads()} threads, {a.steps} steps, timed after {a.warm}")
-bf16 = dict(amp_dtype=torch.bfloat16, channels_last=True)
+bf16 = BF16_TRAINING
 for label, kw in (("fp32 eager", {}), ("bf16 eager", bf16), ("bf16 compile", dict(bf16, compile_mode="default")),
                   ("fp32 compile", dict(compile_mode="default"))):
     s, stamps = setup(a.recipe), []

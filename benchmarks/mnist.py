@@ -39,6 +39,7 @@ import torch
 import diffedu as de
 from diffedu import metrics
 from diffedu.datasets import mnist
+from diffedu.precision import BF16_TRAINING
 from diffedu.pretrained import asset_path
 from diffedu.recipes import RECIPES
 from diffedu.samplers import ddim_sample, ddpm_sample
@@ -216,7 +217,7 @@ def throughput():
     def loss_fn(m, b, g):
         return de.diffusion_loss(m, b[0], process, generator=g, y=b[1])
 
-    bf16 = dict(amp_dtype=torch.bfloat16, channels_last=True)
+    bf16 = BF16_TRAINING
     setups = {"eager": ("eager, fp32", {}), "bf16": ("eager, bf16 autocast + channels_last", bf16),
               "compile32": ("torch.compile, fp32", dict(compile_mode="default")),
               "compile": ("torch.compile, bf16 + channels_last", dict(bf16, compile_mode="default")),

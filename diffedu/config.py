@@ -26,10 +26,24 @@ def _truthy(v: str | None) -> bool:
     return (v or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def site_mode(environ=None) -> str | None:
+    """How widgets display for the course site (``widgets._site``), from ``$DIFFEDU_SITE``:
+
+    * ``"1"`` (``make site``): each widget shows only its kernel-free copy;
+    * ``"live"`` (``make test``'s browser runs): the live widget, and in the same output its kernel-free copy as
+      HTML (JupyterLab shows the widget, the site the copy), so that one run of a lesson in JupyterLab, saved,
+      is also the site's page (``tests/test_site.py``);
+    * unset: the live widget only. Anything else is an error naming the variable."""
+    v = ((os.environ if environ is None else environ).get("DIFFEDU_SITE") or "").strip()
+    if v not in ("", "0", "1", "live"):
+        raise ValueError(f"DIFFEDU_SITE must be 1 (the site), live (live widgets with their copies) or unset, got {v!r}")
+    return v if v in ("1", "live") else None
+
+
 def site_build(environ=None) -> bool:
     """True while the course site is built (``make site`` sets ``DIFFEDU_SITE=1``): each widget shows its
     kernel-free copy (``widgets._site``) and training shows no progress bar (a page cannot move one)."""
-    return ((os.environ if environ is None else environ).get("DIFFEDU_SITE") or "").strip() == "1"
+    return site_mode(environ) == "1"
 
 
 def cache_dir(name: str) -> Path:

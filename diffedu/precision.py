@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from types import MappingProxyType
 
 import torch
+
+# train()'s keyword arguments for training in bf16: the network under autocast in bfloat16, images in channels_last
+# memory (oneDNN's fast layout); the recipes use them where use_bf16 says so (python -m diffedu.recipes --precision)
+BF16_TRAINING = MappingProxyType({"amp_dtype": torch.bfloat16, "channels_last": True})
 
 
 def native_bf16(device) -> bool:

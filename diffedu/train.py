@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._checks import check_callable, check_int, check_real
-from .config import site_build
+from .config import site_mode
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -67,10 +67,10 @@ class EMA:
 
 def progress_bar(steps, show: bool, desc: str = "training"):
     """tqdm's bar over ``steps``: a widget in Jupyter, text elsewhere; none when ``show`` is False or while the
-    course site is built (``config.site_build``: a static page cannot move a bar)."""
+    course site is built or its copies kept (``config.site_mode``: a static page cannot move a bar)."""
     from tqdm.auto import tqdm
 
-    return tqdm(steps, disable=not show or site_build(), desc=desc, mininterval=0.5)
+    return tqdm(steps, disable=not show or site_mode() is not None, desc=desc, mininterval=0.5)
 
 
 @dataclass

@@ -25,13 +25,18 @@ if os.environ.get("DIFFEDU_SITE_LESSONS"):      # e.g. "01,04": a partial site, 
     include_patterns = ["index.md"] + [f"lessons/{n.strip()}_*.ipynb"
                                        for n in os.environ["DIFFEDU_SITE_LESSONS"].split(",")]
 
-# ---- execution: every lesson run top to bottom at this build's size; a failing cell fails the build
-nb_execution_mode = os.environ.get("DIFFEDU_SITE_EXECUTE", "force")   # "cache": reuse a previous run's outputs
+# ---- execution: every lesson run top to bottom at this build's size; a failing cell fails the build.
+# "cache": reuse a previous run's outputs; "off": the notebooks already hold their outputs (make test builds the
+# site from the lessons its browser runs executed and saved, tests/test_site.py)
+nb_execution_mode = os.environ.get("DIFFEDU_SITE_EXECUTE", "force")
 nb_execution_timeout = int(os.environ.get("DIFFEDU_SITE_TIMEOUT", "900"))   # seconds per cell
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_ipywidgets_js = {}          # no widget views on the pages (site mode): no require.js or widget manager from a CDN
+# A notebook run in JupyterLab with DIFFEDU_SITE=live (make test) holds each widget's view AND its kernel-free copy
+# (text/html) in one output: the page takes the copy (plotly's own mimetype is not rendered here either)
+nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]

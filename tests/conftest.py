@@ -6,7 +6,8 @@ import torch
 # hands out the files with the most tests first), so that neither worker is left with one at the end; the browser
 # runs are two files (test_browser.py, test_browser_late.py) so that both workers share them. (--dist loadgroup
 # would group by mark, but with pytest-xdist 3.8.0 here even its documented xdist_group example spread a group.)
-FIRST = ("tests/test_site.py", "tests/test_browser.py", "tests/test_browser_late.py", "tests/test_binder.py",
+# test_site.py comes after the browser files: its build waits for the lessons they run and save (make test).
+FIRST = ("tests/test_browser.py", "tests/test_browser_late.py", "tests/test_site.py", "tests/test_binder.py",
          "tests/test_colab.py", "tests/test_training.py", "tests/test_adapt.py", "tests/test_denoiser_paths.py")
 
 

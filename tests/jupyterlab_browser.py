@@ -60,7 +60,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def jupyterlab(tmp_path: Path, token: str = "diffedu-test"):
+def jupyterlab(tmp_path: Path, token: str = "diffedu-test", env: dict | None = None):
+    """A JupyterLab server on a copy of the lessons in ``tmp_path/root`` (its kernels at fast size, with ``env``
+    added to their environment); yields (base URL, token)."""
     root, ws = tmp_path / "root", tmp_path / "workspaces"
     shutil.copytree(LESSONS, root / "lessons", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     ws.mkdir()
@@ -70,7 +72,8 @@ def jupyterlab(tmp_path: Path, token: str = "diffedu-test"):
            "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={ws}",
            "--LabApp.expose_app_in_browser=True"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, DIFFEDU_FAST="1"))
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            env=dict(os.environ, DIFFEDU_FAST="1", **(env or {})))
     try:
         deadline = time.time() + 60
         while True:
@@ -125,6 +128,8 @@ class LabServer:
     base: str
     token: str
     log: Path
+    root: Path                     # the server's root: lessons/ holds its copy of the notebooks
+    save_to: Path | None = None    # where run lessons are saved for the site (``$DIFFEDU_SITE_FROM_BROWSER``)
 
     def api(self, method: str, path: str):
         req = urllib.request.Request(f"{self.base}{path}", method=method,
@@ -152,11 +157,30 @@ class LabServer:
 
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory):
-    """One JupyterLab server for every lesson of the module."""
+    """One JupyterLab server for every lesson of the module. With ``$DIFFEDU_SITE_FROM_BROWSER`` (make test) its
+    kernels run with ``DIFFEDU_SITE=live`` — each widget live, its kernel-free copy beside it in the output — and
+    each lesson, once run, is saved there for the site's build (``save_lesson``; tests/test_site.py)."""
     require_browser()
     tmp = tmp_path_factory.mktemp("jupyterlab")
-    with jupyterlab(tmp) as (base, token):
-        yield LabServer(base, token, tmp / "jupyterlab.log")
+    save_to = os.environ.get("DIFFEDU_SITE_FROM_BROWSER")
+    with jupyterlab(tmp, env={"DIFFEDU_SITE": "live"} if save_to else None) as (base, token):
+        yield LabServer(base, token, tmp / "jupyterlab.log", tmp / "root", Path(save_to) if save_to else None)
+
+
+def save_lesson(page, lab: LabServer, notebook: str, error: str | None = None) -> None:
+    """Save the open lesson (JupyterLab writes its outputs into the server's copy) and put it in ``lab.save_to``
+    /lessons/ for the site's build (written whole, then renamed); with ``error``, leave ``NN.failed`` saying why
+    instead, so that the build stops waiting for it. Nothing without ``lab.save_to``."""
+    if lab.save_to is None:
+        return
+    (lab.save_to / "lessons").mkdir(parents=True, exist_ok=True)
+    if error is not None:
+        (lab.save_to / f"{notebook[:2]}.failed").write_text(error)
+        return
+    page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.context.save(); }")
+    tmp = lab.save_to / "lessons" / f".{notebook}.part"
+    shutil.copyfile(lab.root / "lessons" / notebook, tmp)
+    os.replace(tmp, lab.save_to / "lessons" / notebook)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 import pytest
 
 from jupyterlab_browser import (LESSONS as LESSON_DIR, chromium, drag, figure_of, lab_server,  # noqa: F401 (fixtures)
-                                lesson_page, notifications, open_and_run_all, wait_for_change)
+                                lesson_page, notifications, open_and_run_all, save_lesson, wait_for_change)
 from widget_controls import control, controls, timed_move, wait_redrawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,9 +22,16 @@ def run_lesson(lab_server, chromium, tmp_path, notebook):
     next option of a dropdown, a click) and see its figure change on screen — image or plotly graph; then drag
     the first slider with the mouse; in lesson 10, also a misspelt prompt. No notification covers the lesson (the
     "Jupyter news?" question is turned off by binder/overrides.json). One server and one browser serve every
-    lesson; each lesson has its own page, and its kernel is shut down after it."""
+    lesson; each lesson has its own page, and its kernel is shut down after it. Under make test the lesson, once
+    run, is saved for the course site's build (``save_lesson``: one run serves both)."""
     with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
-        open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000, workspace=workspace)
+        try:
+            open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000,
+                             workspace=workspace)
+        except BaseException as e:
+            save_lesson(page, lab_server, notebook, error=f"{type(e).__name__}: {str(e)[:2000]}")
+            raise
+        save_lesson(page, lab_server, notebook)
         page.wait_for_timeout(1000)
         toasts = notifications(page)
         assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"

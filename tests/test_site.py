@@ -26,7 +26,7 @@ import pytest
 
 from diffedu.plotting import show
 from diffedu.widgets import _site, schedule_explorer
-from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
+from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, _importable, require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
@@ -122,6 +122,30 @@ def test_training_draws_no_progress_bar_while_the_site_is_built(monkeypatch):
     assert not progress_bar(range(3), True).disable and progress_bar(range(3), False).disable
     monkeypatch.setenv("DIFFEDU_SITE", "1")
     assert progress_bar(range(3), True).disable
+    monkeypatch.setenv("DIFFEDU_SITE", "live")    # make test's browser runs: their saved outputs become the pages
+    assert progress_bar(range(3), True).disable
+
+
+def test_live_mode_shows_the_widget_and_keeps_its_copy_beside_it(site_mode, monkeypatch):
+    """DIFFEDU_SITE=live (make test's browser runs): the output holds the live widget's view, which JupyterLab
+    draws, and the kernel-free copy as HTML, which the site's page takes (site/conf.py drops widget views) —
+    for plotly widgets and image widgets alike; any other value of DIFFEDU_SITE is an error naming it."""
+    from diffedu.widgets._base import live
+
+    monkeypatch.setenv("DIFFEDU_SITE", "live")
+    box = schedule_explorer()
+    assert any(type(c).__name__ == "FigureWidget" for c in box.children)          # live, as in JupyterLab
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "Kernel-free copy" in bundle["text/html"] and "cdn.plot.ly" not in bundle["text/html"]
+    images = live(_image_draw, {"w": W.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.5)})
+    bundle = images._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "diffedu-image-slider" in bundle["text/html"]
+    monkeypatch.delenv("DIFFEDU_SITE")                                                # JupyterLab as usual
+    assert "Kernel-free copy" not in schedule_explorer()._repr_mimebundle_().get("text/html", "")
+    monkeypatch.setenv("DIFFEDU_SITE", "yes")
+    with pytest.raises(ValueError, match="DIFFEDU_SITE must be"):
+        schedule_explorer()
 
 
 def test_image_copy_is_one_png_per_position(site_mode):
@@ -249,29 +273,79 @@ def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path)
 
 @functools.lru_cache(maxsize=None)
 def build_site_for_ci() -> Path:
-    """``make test`` sets ``DIFFEDU_SITE_BUILD=1``: the site is built here once, as ``make site FAST=1`` builds it
-    (every lesson executed afresh at fast size with DIFFEDU_SITE=1; a failing cell, or with DIFFEDU_STRICT=1 a
-    warning, fails the build), into _site/ci. The file's worker builds it (make test's --dist loadfile keeps the
-    file on one worker; conftest.py starts it first), one Sphinx process (-j 1), while the other worker runs
-    browser tests."""
-    import subprocess
-    import sys
+    """``make test`` sets ``DIFFEDU_SITE_BUILD=1``: the site is built here once, at fast size, into _site/ci.
+
+    Its lessons are those the browser runs executed (``make test`` also sets ``DIFFEDU_SITE_FROM_BROWSER``:
+    test_browser*.py run each lesson in JupyterLab with ``DIFFEDU_SITE=live`` and save it there), so no lesson runs
+    twice: the build waits for all of them, then renders them without executing (``DIFFEDU_SITE_EXECUTE=off``;
+    ``test_lessons_executed_by_make_site_match_their_browser_runs`` checks that path against ``make site``'s own).
+    Without Chromium (no browser runs) it builds as ``make site FAST=1`` does: every lesson executed afresh with
+    DIFFEDU_SITE=1 (a failing cell, or with DIFFEDU_STRICT=1 a warning, fails the build). One Sphinx process."""
     import time
 
     out = ROOT / "_site" / "ci"
-    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out / "html", ignore_errors=True)
+    shutil.rmtree(out / "doctrees", ignore_errors=True)
     start = time.perf_counter()
-    env = dict(os.environ, DIFFEDU_SITE="1", DIFFEDU_FAST="1")
-    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-b", "html", "-d", str(out / "doctrees"),
-                        str(ROOT / "site"), str(out / "html")], env=env, capture_output=True, text=True)
-    assert r.returncode == 0, f"the site build failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+    saved = os.environ.get("DIFFEDU_SITE_FROM_BROWSER")
+    if saved and Path(CHROMIUM).exists() and _importable("playwright"):   # the browser runs will happen
+        waited = _wait_for_browser_runs(Path(saved))
+        src = out / "src"
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir(parents=True)
+        shutil.copy2(ROOT / "site" / "index.md", src / "index.md")
+        (src / "lessons").symlink_to(Path(saved).resolve() / "lessons", target_is_directory=True)
+        how, times = f"from the browser runs' saved lessons (waited {waited:.0f} s for them)", []
+        r = _sphinx(src, out, DIFFEDU_SITE_EXECUTE="off")
+    else:
+        r = _sphinx(ROOT / "site", out)
+        times = re.findall(r"lessons/(\S+)\.ipynb: Executed notebook in ([\d.]+) seconds", r.stdout + r.stderr)
+        how = "every lesson executed"
     pages = list((out / "html" / "lessons").glob("*.html"))
     images = len(list((out / "html" / "_images").glob("*")))
-    line = f"site at fast size: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s"
-    times = re.findall(r"lessons/(\S+)\.ipynb: Executed notebook in ([\d.]+) seconds", r.stdout + r.stderr)
+    line = f"site at fast size, {how}: {len(pages)} lesson pages, {images} images, {time.perf_counter() - start:.0f} s"
     (out / "build.txt").write_text(line + "\n" + "".join(f"  {n}: executed in {t} s\n" for n, t in times))
     print(line)
     return out / "html"
+
+
+def _sphinx(src: Path, out: Path, **env):
+    """sphinx-build -E -b html of ``src`` (the configuration from site/) into out/html; fails with its output."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DIFFEDU_SITE="1", DIFFEDU_FAST="1", **env)
+    r = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-b", "html", "-c", str(ROOT / "site"),
+                        "-d", str(out / "doctrees"), str(src), str(out / "html")], env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, f"the site build failed:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
+    return r
+
+
+def _wait_for_browser_runs(saved: Path, timeout_s: float = 2400) -> float:
+    """Seconds waited until every lesson is saved in ``saved``/lessons/ by its browser run; a lesson whose run
+    failed (``NN.failed``, written by ``jupyterlab_browser.save_lesson``) fails the build at once, naming it."""
+    import time
+
+    start = time.perf_counter()
+    while True:
+        failed = sorted(saved.glob("*.failed")) if saved.exists() else []
+        if failed:
+            why = "; ".join(f"{f.stem}: {f.read_text()[:300]}" for f in failed)
+            pytest.fail(f"no site page for lessons whose browser run failed (test_browser*.py): {why}")
+        missing = [n for n in site_lessons() if not (saved / "lessons" / f"{n}.ipynb").exists()]
+        if not missing:
+            return time.perf_counter() - start
+        if time.perf_counter() - start > timeout_s:
+            pytest.fail(f"the browser runs saved no {missing} in {timeout_s:.0f} s (DIFFEDU_SITE_FROM_BROWSER={saved})")
+        time.sleep(2)
+
+
+def site_lessons() -> list[str]:
+    """The lessons the site holds: all, or those of a partial build (``DIFFEDU_SITE_LESSONS=01,07``, as
+    site/conf.py reads it)."""
+    partial = [n.strip() for n in os.environ.get("DIFFEDU_SITE_LESSONS", "").split(",") if n.strip()]
+    return [n for n in LESSONS if not partial or n[:2] in partial]
 
 
 def built_site(lesson: str | None = None) -> tuple[Path, list[str]]:
@@ -280,10 +354,9 @@ def built_site(lesson: str | None = None) -> tuple[Path, list[str]]:
     if os.environ.get("DIFFEDU_SITE_BUILD") == "1" and not os.environ.get("DIFFEDU_SITE_DIR"):
         os.environ["DIFFEDU_SITE_DIR"] = str(build_site_for_ci())
     site = Path(os.environ.get("DIFFEDU_SITE_DIR") or ROOT / "_site" / "html")
-    partial = [n.strip() for n in os.environ.get("DIFFEDU_SITE_LESSONS", "").split(",") if n.strip()]
-    wanted = [n for n in LESSONS if not partial or n[:2] in partial]
+    wanted = site_lessons()
     if lesson is not None and lesson not in wanted:
-        pytest.skip(f"{lesson} is not in the partial site DIFFEDU_SITE_LESSONS={','.join(partial)}")
+        pytest.skip(f"{lesson} is not in the partial site DIFFEDU_SITE_LESSONS={os.environ['DIFFEDU_SITE_LESSONS']}")
     missing = [n for n in wanted if not (site / "lessons" / f"{n}.html").exists()]
     if missing:
         msg = f"no built site at {site} (missing {missing[:3]}…): build it with `make site FAST=1`"
@@ -298,6 +371,39 @@ def test_the_contents_list_every_lesson_in_lecture_order():
     index = (site / "index.html").read_text()
     found = re.findall(r'href="lessons/(\d\d)_[^"#]*\.html"', index)
     assert list(dict.fromkeys(found)) == [n[:2] for n in wanted]
+
+
+# short lessons (≈ 10 s each at fast size): plotly copies and plain figures (04), image strips and audio (14)
+SAME_AS_MAKE_SITE = ("04_langevin", "14_other_modalities")
+
+
+def page_parts(html_text: str) -> dict:
+    """What a lesson page shows, counted: cells with output, images, plotly figures (and those with a slider),
+    kernel-free copies' notes and image strips, widget views, tracebacks."""
+    count = lambda pattern: len(re.findall(pattern, html_text))  # noqa: E731
+    return {"outputs": count(r'class="cell_output'), "images": count(r"<img "),
+            "plotly": count(r'class="plotly-graph-div"'), "plotly sliders": count(r'"sliders": ?\[\{'),
+            "notes": count(r"class='diffedu-site-note'"), "strips": count(r"class='diffedu-image-slider'"),
+            "widget views": count(r"application/vnd\.jupyter\.widget-view\+json"),
+            "tracebacks": count(r"Traceback \(most recent call last\)")}
+
+
+def test_lessons_executed_by_make_site_match_their_browser_runs():
+    """``make site``'s own path — MyST-NB executing the lesson with DIFFEDU_SITE=1, each widget shown as its
+    kernel-free copy only — gives the pages that the CI site (built from the browser runs' saved lessons, widgets
+    live with their copies beside them, DIFFEDU_SITE=live) holds: the same outputs, figures and copies."""
+    site, wanted = built_site()
+    lessons = [n for n in SAME_AS_MAKE_SITE if n in wanted]
+    if not lessons:
+        pytest.skip(f"none of {SAME_AS_MAKE_SITE} in this partial site")
+    out = ROOT / "_site" / "ci-exec"
+    shutil.rmtree(out, ignore_errors=True)
+    _sphinx(ROOT / "site", out, DIFFEDU_SITE_LESSONS=",".join(n[:2] for n in lessons), DIFFEDU_SITE_EXECUTE="force")
+    for name in lessons:
+        executed = page_parts((out / "html" / "lessons" / f"{name}.html").read_text())
+        ci = page_parts((site / "lessons" / f"{name}.html").read_text())
+        assert executed["notes"] >= 1 and executed["widget views"] == 0 == executed["tracebacks"], (name, executed)
+        assert ci == executed, f"{name}: the CI site's page {ci} differs from make site's {executed}"
 
 
 PAGE_CHECK = r"""async () => {

@@ -10,7 +10,7 @@ import time
 import torch
 
 from .. import metrics
-from ..precision import use_bf16
+from ..precision import BF16_TRAINING, use_bf16
 from ..train import COMPILE_MODES, pick_device
 from . import FAMILIES, RECIPES, default_out, history, save_result, setup, train_recipe
 
@@ -53,7 +53,7 @@ def main(argv=None) -> None:
     bf16 = a.bf16 or a.precision == "bf16" or (a.precision == "auto" and r["family"] != "toy"
                                                 and use_bf16(pick_device(a.device)))
     if bf16:
-        kw.update(amp_dtype=torch.bfloat16, channels_last=True)
+        kw.update(BF16_TRAINING)
     if a.compile:
         kw["compile_mode"] = a.compile
     t0 = time.time()

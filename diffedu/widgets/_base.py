@@ -22,16 +22,18 @@ def player(n_frames: int, interval_ms: int = 120, description: str = "step", val
 
 class SiteBox(W.VBox):
     """A widget's box; on the course site (``DIFFEDU_SITE=1``) it displays its kernel-free copy instead
-    (``site_render()``: HTML with the slider positions precomputed, ``_site``), computed once, at display."""
+    (``site_render()``: HTML with the slider positions precomputed, ``_site``), computed once, at display; with
+    ``DIFFEDU_SITE=live`` the live widget and the copy, in one output (JupyterLab draws the widget)."""
 
     site_render = None
 
     def _repr_mimebundle_(self, **kwargs):
-        if self.site_render is None or not _site.enabled():
+        if self.site_render is None or not (_site.enabled() or _site.beside_live()):
             return super()._repr_mimebundle_(**kwargs)
         if getattr(self, "_site_html", None) is None:
             self._site_html = self.site_render()
-        return {"text/plain": f"<{type(self).__name__}: kernel-free copy>", "text/html": self._site_html}
+        copy = {"text/plain": f"<{type(self).__name__}: kernel-free copy>", "text/html": self._site_html}
+        return copy if _site.enabled() else {**super()._repr_mimebundle_(**kwargs), **copy}
 
 
 def live(draw, controls: dict, header=None, busy_text: str | None = None, site: str | None = None):
@@ -59,4 +61,6 @@ def live(draw, controls: dict, header=None, busy_text: str | None = None, site: 
     parts = [header] if header is not None else []
     box = SiteBox(parts + ([status] if busy_text else []) + [out])
     box.output = out  # for tests and notebooks that want the figure area
+    if _site.beside_live():
+        box.site_render = lambda: _site.image_slider(draw, controls, site)
     return box

@@ -49,6 +49,8 @@ if pio.renderers.default == "plotly_mimetype":    # a kernel's default: add HTML
     pio.renderers.default = "plotly_mimetype+notebook_connected"  # notebook shown without one still has the figures
 if _site.enabled():                               # the course site serves plotly.js itself (no CDN)
     _site.use_site_renderer()
+elif _site.beside_live():                         # JupyterLab draws the mimetype, the site the HTML
+    _site.use_site_renderer(beside="plotly_mimetype")
 
 
 class _FigureBox(SiteBox):
@@ -56,7 +58,7 @@ class _FigureBox(SiteBox):
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
-        if getattr(self, "static_html", None):
+        if getattr(self, "static_html", None) and "text/html" not in bundle:   # not over a kernel-free copy
             bundle["text/html"] = self.static_html
         return bundle
 
@@ -128,6 +130,8 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
     box = _FigureBox(parts + [live if live is not None else out])
     box.figure = target
     box.static_html = go.Figure(target).to_html(full_html=False, include_plotlyjs="cdn")
+    if _site.beside_live():
+        box.site_render = lambda: _site.plotly_html(fig, update, controls, site)
     return box
 
 

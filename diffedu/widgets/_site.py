@@ -11,7 +11,9 @@ controls, the same figure with ONE slider whose positions were all computed when
 
 Which control gets the slider: the widget names it (``site=``), or the first slider among its controls; every
 other control stays at its default, which the caption says. The notebooks need no edits, and without
-``DIFFEDU_SITE`` nothing here runs: JupyterLab shows the live widgets as before. Plotly.js is not embedded in
+``DIFFEDU_SITE`` nothing here runs: JupyterLab shows the live widgets as before. With ``DIFFEDU_SITE=live``
+(``make test``) a widget is live AND its output carries the copy as HTML: JupyterLab draws the widget, and the
+notebook JupyterLab saves is the site's page, built without running the lesson again. Plotly.js is not embedded in
 each figure: the site serves it once (``site/conf.py``), and plain ``fig.show()`` figures use the ``diffedu_site``
 renderer registered here, which writes the figure without plotly.js either.
 """
@@ -30,15 +32,21 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
-from ..config import site_build
+from ..config import site_mode
 
 SLIDERS = (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.SelectionSlider)
 CHOICES = (W.Dropdown, W.SelectionSlider, W.ToggleButtons, W.RadioButtons)
 
 
 def enabled() -> bool:
-    """True while the course site is built (``DIFFEDU_SITE=1``)."""
-    return site_build()
+    """True while the course site is built (``DIFFEDU_SITE=1``): a widget shows its kernel-free copy only."""
+    return site_mode() == "1"
+
+
+def beside_live() -> bool:
+    """True with ``DIFFEDU_SITE=live`` (``make test``'s browser runs): a widget shows live and also offers its
+    kernel-free copy as HTML in the same output, for a site built from the saved notebooks."""
+    return site_mode() == "live"
 
 
 def max_steps(kind: str) -> int:
@@ -277,6 +285,8 @@ class SiteRenderer(MimetypeRenderer):
         return {"text/html": figure_html(go.Figure(fig_dict))}
 
 
-def use_site_renderer() -> None:
+def use_site_renderer(beside: str | None = None) -> None:
+    """``fig.show()`` as the site's HTML fragment; with ``beside`` (a renderer such as plotly's
+    ``plotly_mimetype``) both: JupyterLab draws that one, a site built from the saved notebook the fragment."""
     pio.renderers["diffedu_site"] = SiteRenderer()
-    pio.renderers.default = "diffedu_site"
+    pio.renderers.default = f"{beside}+diffedu_site" if beside else "diffedu_site"
