@@ -162,21 +162,32 @@ def lab_server(tmp_path_factory):
     each lesson, once run, is saved there for the site's build (``save_lesson``; tests/test_site.py)."""
     require_browser()
     tmp = tmp_path_factory.mktemp("jupyterlab")
-    save_to = os.environ.get("DIFFEDU_SITE_FROM_BROWSER")
-    with jupyterlab(tmp, env={"DIFFEDU_SITE": "live"} if save_to else None) as (base, token):
-        yield LabServer(base, token, tmp / "jupyterlab.log", tmp / "root", Path(save_to) if save_to else None)
+    save_to = Path(os.environ["DIFFEDU_SITE_FROM_BROWSER"]) if os.environ.get("DIFFEDU_SITE_FROM_BROWSER") else None
+    try:
+        server = jupyterlab(tmp, env={"DIFFEDU_SITE": "live"} if save_to else None)
+        base, token = server.__enter__()
+    except BaseException as e:
+        if save_to is not None:
+            mark_failed(save_to, "server", e)
+        raise
+    try:
+        yield LabServer(base, token, tmp / "jupyterlab.log", tmp / "root", save_to)
+    finally:
+        server.__exit__(None, None, None)
 
 
-def save_lesson(page, lab: LabServer, notebook: str, error: str | None = None) -> None:
+def mark_failed(save_to: Path, name: str, error: BaseException) -> None:
+    """``save_to/NAME.failed`` saying why: the site's build, waiting for the saved lessons, stops at once."""
+    save_to.mkdir(parents=True, exist_ok=True)
+    (save_to / f"{name}.failed").write_text(f"{type(error).__name__}: {str(error)[:2000]}")
+
+
+def save_lesson(page, lab: LabServer, notebook: str) -> None:
     """Save the open lesson (JupyterLab writes its outputs into the server's copy) and put it in ``lab.save_to``
-    /lessons/ for the site's build (written whole, then renamed); with ``error``, leave ``NN.failed`` saying why
-    instead, so that the build stops waiting for it. Nothing without ``lab.save_to``."""
+    /lessons/ for the site's build (written whole, then renamed). Nothing without ``lab.save_to``."""
     if lab.save_to is None:
         return
     (lab.save_to / "lessons").mkdir(parents=True, exist_ok=True)
-    if error is not None:
-        (lab.save_to / f"{notebook[:2]}.failed").write_text(error)
-        return
     page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.context.save(); }")
     tmp = lab.save_to / "lessons" / f".{notebook}.part"
     shutil.copyfile(lab.root / "lessons" / notebook, tmp)

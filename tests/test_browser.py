@@ -2,7 +2,8 @@
 import pytest
 
 from jupyterlab_browser import (LESSONS as LESSON_DIR, chromium, drag, figure_of, lab_server,  # noqa: F401 (fixtures)
-                                lesson_page, notifications, open_and_run_all, save_lesson, wait_for_change)
+                                lesson_page, mark_failed, notifications, open_and_run_all, save_lesson,
+                                wait_for_change)
 from widget_controls import control, controls, timed_move, wait_redrawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -23,41 +24,50 @@ def run_lesson(lab_server, chromium, tmp_path, notebook):
     the first slider with the mouse; in lesson 10, also a misspelt prompt. No notification covers the lesson (the
     "Jupyter news?" question is turned off by binder/overrides.json). One server and one browser serve every
     lesson; each lesson has its own page, and its kernel is shut down after it. Under make test the lesson, once
-    run, is saved for the course site's build (``save_lesson``: one run serves both)."""
-    with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
-        try:
+    run, is saved for the course site's build (``save_lesson``: one run serves both; a run that fails first
+    says so to the build, ``mark_failed``)."""
+    saved = False
+    try:
+        with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
             open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000,
                              workspace=workspace)
-        except BaseException as e:
-            save_lesson(page, lab_server, notebook, error=f"{type(e).__name__}: {str(e)[:2000]}")
-            raise
-        save_lesson(page, lab_server, notebook)
-        page.wait_for_timeout(1000)
-        toasts = notifications(page)
-        assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"
-        found = controls(page)
-        assert found, f"{notebook}: no widget control with a figure found"
-        stuck = []
-        for c in found:
-            select = control(page, c).locator("select")
-            start = select.evaluate("s => s.selectedIndex") if c["kind"] == "dropdown" else None
-            if timed_move(page, c, timeout_s=120, quiet_ms=300)["ms"] is None:
-                stuck.append(f"{c['label'] or c['kind']} ({c['kind']})")
-            if start is not None:    # back where it was: lesson 01's β sliders move only for "linear"
-                select.select_option(index=start)
-                page.wait_for_timeout(800)
-        sliders = [c for c in found if c["kind"] == "slider"]
-        if sliders:                  # and a mouse drag (not only keys) reaches the kernel: the first slider
-            handle = control(page, sliders[0]).locator(".noUi-handle").first
-            value = handle.get_attribute("aria-valuenow")
-            page.evaluate(f"() => window.__dd.arm('{sliders[0]['figure']}')")
-            drag(page, handle, -120 if float(value) > float(handle.get_attribute("aria-valuemin")) else 120)
-            assert handle.get_attribute("aria-valuenow") != value
-            assert wait_redrawn(page), f"{notebook}: dragging {sliders[0]['label']} did not change the figure"
-        if notebook.startswith("10_"):  # in the same run (one run of lesson 10 less in CI)
-            _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page)
-        page.screenshot(path=str(tmp_path / f"{notebook}.png"))
-        assert not stuck, f"{notebook}: moving {stuck} did not change the figure"
+            save_lesson(page, lab_server, notebook)
+            saved = True
+            _move_every_control(page, notebook, tmp_path)
+    except BaseException as e:
+        if not saved and lab_server.save_to is not None:
+            mark_failed(lab_server.save_to, notebook[:2], e)
+        raise
+
+
+def _move_every_control(page, notebook, tmp_path):
+    """Move each control once and see its figure change; drag the first slider; no notification showing."""
+    page.wait_for_timeout(1000)
+    toasts = notifications(page)
+    assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"
+    found = controls(page)
+    assert found, f"{notebook}: no widget control with a figure found"
+    stuck = []
+    for c in found:
+        select = control(page, c).locator("select")
+        start = select.evaluate("s => s.selectedIndex") if c["kind"] == "dropdown" else None
+        if timed_move(page, c, timeout_s=120, quiet_ms=300)["ms"] is None:
+            stuck.append(f"{c['label'] or c['kind']} ({c['kind']})")
+        if start is not None:    # back where it was: lesson 01's β sliders move only for "linear"
+            select.select_option(index=start)
+            page.wait_for_timeout(800)
+    sliders = [c for c in found if c["kind"] == "slider"]
+    if sliders:                  # and a mouse drag (not only keys) reaches the kernel: the first slider
+        handle = control(page, sliders[0]).locator(".noUi-handle").first
+        value = handle.get_attribute("aria-valuenow")
+        page.evaluate(f"() => window.__dd.arm('{sliders[0]['figure']}')")
+        drag(page, handle, -120 if float(value) > float(handle.get_attribute("aria-valuemin")) else 120)
+        assert handle.get_attribute("aria-valuenow") != value
+        assert wait_redrawn(page), f"{notebook}: dragging {sliders[0]['label']} did not change the figure"
+    if notebook.startswith("10_"):  # in the same run (one run of lesson 10 less in CI)
+        _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page)
+    page.screenshot(path=str(tmp_path / f"{notebook}.png"))
+    assert not stuck, f"{notebook}: moving {stuck} did not change the figure"
 
 
 def _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page):

@@ -324,7 +324,7 @@ def _sphinx(src: Path, out: Path, **env):
 
 def _wait_for_browser_runs(saved: Path, timeout_s: float = 2400) -> float:
     """Seconds waited until every lesson is saved in ``saved``/lessons/ by its browser run; a lesson whose run
-    failed (``NN.failed``, written by ``jupyterlab_browser.save_lesson``) fails the build at once, naming it."""
+    failed (``NN.failed``, written by ``jupyterlab_browser.mark_failed``) fails the build at once, naming it."""
     import time
 
     start = time.perf_counter()
