@@ -54,14 +54,14 @@ chromium:
 
 # OMP_NUM_THREADS=1: two workers on two cores; with torch's default of one thread per core each, the OpenMP threads
 # of one worker wait for the other's (the unit tests took 692 s that way, 160 s with one thread each).
-# Every lesson runs in full once: in JupyterLab (test_browser*.py: every cell, any error output fails), with
-# DIFFEDU_SITE=live so that the saved notebook (in DIFFEDU_SITE_FROM_BROWSER) is also the site's page, which
-# test_site.py (DIFFEDU_SITE_BUILD=1) builds without executing it again; without Chromium, nbval runs the lessons
-# instead of the browser and the site build executes them itself.
+# Every lesson runs in full in JupyterLab (test_browser*.py: every cell, any error output fails), with
+# DIFFEDU_SITE=live so that the saved notebook (in DIFFEDU_SITE_FROM_BROWSER, emptied by tests/conftest.py) is also
+# the site's page, which test_site.py (DIFFEDU_SITE_BUILD=1) builds without executing it again; lessons 04 and 14
+# run again through make site's own path, 01 and 08 as Colab runs them (test_colab.py). Without Chromium, nbval
+# runs the lessons instead of the browser and the site build executes them itself.
 # --no-loadscope-reorder: xdist would hand out the files with the most tests first; tests/conftest.py's order
 # (the longest first) balances the two workers.
 test: setup-dev chromium
-	rm -rf _site/ci/browser
 	OMP_NUM_THREADS=1 DIFFEDU_FAST=1 DIFFEDU_STRICT=1 DIFFEDU_SITE_BUILD=1 DIFFEDU_SITE_FROM_BROWSER=$(CURDIR)/_site/ci/browser \
 	  $(PY) -m pytest -q -rs -p no:cacheprovider \
 	  -n 2 --dist loadfile --no-loadscope-reorder tests --durations=12 \

@@ -34,9 +34,10 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_ipywidgets_js = {}          # no widget views on the pages (site mode): no require.js or widget manager from a CDN
-# A notebook run in JupyterLab with DIFFEDU_SITE=live (make test) holds each widget's view AND its kernel-free copy
-# (text/html) in one output: the page takes the copy (plotly's own mimetype is not rendered here either)
-nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
+if nb_execution_mode == "off":  # lessons run in JupyterLab with DIFFEDU_SITE=live (make test) hold each widget's view
+    # AND its kernel-free copy (text/html) in one output: the page takes the copy (tests/test_site.py checks each
+    # widget has one); plotly's own mimetype is not rendered here either
+    nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]

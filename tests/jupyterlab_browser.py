@@ -159,27 +159,13 @@ class LabServer:
 def lab_server(tmp_path_factory):
     """One JupyterLab server for every lesson of the module. With ``$DIFFEDU_SITE_FROM_BROWSER`` (make test) its
     kernels run with ``DIFFEDU_SITE=live`` — each widget live, its kernel-free copy beside it in the output — and
-    each lesson, once run, is saved there for the site's build (``save_lesson``; tests/test_site.py)."""
+    each lesson, once run, is saved there for the site's build (``save_lesson``; tests/test_site.py; a run that
+    fails or is skipped before that leaves ``NN.failed``: tests/conftest.py)."""
     require_browser()
     tmp = tmp_path_factory.mktemp("jupyterlab")
     save_to = Path(os.environ["DIFFEDU_SITE_FROM_BROWSER"]) if os.environ.get("DIFFEDU_SITE_FROM_BROWSER") else None
-    try:
-        server = jupyterlab(tmp, env={"DIFFEDU_SITE": "live"} if save_to else None)
-        base, token = server.__enter__()
-    except BaseException as e:
-        if save_to is not None:
-            mark_failed(save_to, "server", e)
-        raise
-    try:
+    with jupyterlab(tmp, env={"DIFFEDU_SITE": "live"} if save_to else None) as (base, token):
         yield LabServer(base, token, tmp / "jupyterlab.log", tmp / "root", save_to)
-    finally:
-        server.__exit__(None, None, None)
-
-
-def mark_failed(save_to: Path, name: str, error: BaseException) -> None:
-    """``save_to/NAME.failed`` saying why: the site's build, waiting for the saved lessons, stops at once."""
-    save_to.mkdir(parents=True, exist_ok=True)
-    (save_to / f"{name}.failed").write_text(f"{type(error).__name__}: {str(error)[:2000]}")
 
 
 def save_lesson(page, lab: LabServer, notebook: str) -> None:

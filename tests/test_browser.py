@@ -2,8 +2,7 @@
 import pytest
 
 from jupyterlab_browser import (LESSONS as LESSON_DIR, chromium, drag, figure_of, lab_server,  # noqa: F401 (fixtures)
-                                lesson_page, mark_failed, notifications, open_and_run_all, save_lesson,
-                                wait_for_change)
+                                lesson_page, notifications, open_and_run_all, save_lesson, wait_for_change)
 from widget_controls import control, controls, timed_move, wait_redrawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,20 +23,11 @@ def run_lesson(lab_server, chromium, tmp_path, notebook):
     the first slider with the mouse; in lesson 10, also a misspelt prompt. No notification covers the lesson (the
     "Jupyter news?" question is turned off by binder/overrides.json). One server and one browser serve every
     lesson; each lesson has its own page, and its kernel is shut down after it. Under make test the lesson, once
-    run, is saved for the course site's build (``save_lesson``: one run serves both; a run that fails first
-    says so to the build, ``mark_failed``)."""
-    saved = False
-    try:
-        with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
-            open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000,
-                             workspace=workspace)
-            save_lesson(page, lab_server, notebook)
-            saved = True
-            _move_every_control(page, notebook, tmp_path)
-    except BaseException as e:
-        if not saved and lab_server.save_to is not None:
-            mark_failed(lab_server.save_to, notebook[:2], e)
-        raise
+    run, is saved for the course site's build (``save_lesson``: one run serves both)."""
+    with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
+        open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000, workspace=workspace)
+        save_lesson(page, lab_server, notebook)
+        _move_every_control(page, notebook, tmp_path)
 
 
 def _move_every_control(page, notebook, tmp_path):

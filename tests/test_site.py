@@ -138,9 +138,16 @@ def test_live_mode_shows_the_widget_and_keeps_its_copy_beside_it(site_mode, monk
     bundle = box._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "Kernel-free copy" in bundle["text/html"] and "cdn.plot.ly" not in bundle["text/html"]
-    images = live(_image_draw, {"w": W.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.5)})
+    drawn = []                                  # what draw last set beside its figure (lesson 14: the audio player)
+
+    def draw(w):
+        drawn.append(w)
+        _image_draw(w)
+
+    images = live(draw, {"w": W.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.5)})
     bundle = images._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and "diffedu-image-slider" in bundle["text/html"]
+    assert len(set(drawn)) == 5 and drawn[-1] == 1.0      # every position drawn for the copy, then the shown one
     monkeypatch.delenv("DIFFEDU_SITE")                                                # JupyterLab as usual
     assert "Kernel-free copy" not in schedule_explorer()._repr_mimebundle_().get("text/html", "")
     monkeypatch.setenv("DIFFEDU_SITE", "yes")
@@ -271,32 +278,53 @@ def test_kernel_free_sliders_redraw_in_the_browser(site_mode, browser, tmp_path)
 
 # ---- the built site
 
-@functools.lru_cache(maxsize=None)
+BUILD: dict = {}   # the CI build, once: its folder, or why it failed (every later caller fails at once, saying so)
+
+
 def build_site_for_ci() -> Path:
     """``make test`` sets ``DIFFEDU_SITE_BUILD=1``: the site is built here once, at fast size, into _site/ci.
 
     Its lessons are those the browser runs executed (``make test`` also sets ``DIFFEDU_SITE_FROM_BROWSER``:
     test_browser*.py run each lesson in JupyterLab with ``DIFFEDU_SITE=live`` and save it there), so no lesson runs
-    twice: the build waits for all of them, then renders them without executing (``DIFFEDU_SITE_EXECUTE=off``;
+    twice: the build waits for them, then renders them without executing (``DIFFEDU_SITE_EXECUTE=off``;
     ``test_lessons_executed_by_make_site_match_their_browser_runs`` checks that path against ``make site``'s own).
-    Without Chromium (no browser runs) it builds as ``make site FAST=1`` does: every lesson executed afresh with
-    DIFFEDU_SITE=1 (a failing cell, or with DIFFEDU_STRICT=1 a warning, fails the build). One Sphinx process."""
+    Without Chromium, or where this session does not run every lesson's browser run (``-k``), it builds as
+    ``make site FAST=1`` does: every lesson executed afresh with DIFFEDU_SITE=1 (a failing cell, or with
+    DIFFEDU_STRICT=1 a warning, fails the build). One Sphinx process."""
+    if "failed" in BUILD:
+        pytest.fail(BUILD["failed"])
+    if "html" not in BUILD:
+        try:
+            BUILD["html"] = _build_site_for_ci()
+        except BaseException as e:
+            BUILD["failed"] = f"the CI site's build failed earlier in this session: {str(e)[:3000]}"
+            raise
+    return BUILD["html"]
+
+
+def _build_site_for_ci() -> Path:
     import time
+
+    from conftest import BROWSER_RUNS
 
     out = ROOT / "_site" / "ci"
     shutil.rmtree(out / "html", ignore_errors=True)
     shutil.rmtree(out / "doctrees", ignore_errors=True)
     start = time.perf_counter()
     saved = os.environ.get("DIFFEDU_SITE_FROM_BROWSER")
-    if saved and Path(CHROMIUM).exists() and _importable("playwright"):   # the browser runs will happen
+    browser_runs = Path(CHROMIUM).exists() and _importable("playwright") and \
+        {f"{n}.ipynb" for n in site_lessons()} <= BROWSER_RUNS
+    if saved and browser_runs:
         waited = _wait_for_browser_runs(Path(saved))
+        check_saved_outputs(Path(saved) / "lessons")
         src = out / "src"
         shutil.rmtree(src, ignore_errors=True)
         src.mkdir(parents=True)
         shutil.copy2(ROOT / "site" / "index.md", src / "index.md")
         (src / "lessons").symlink_to(Path(saved).resolve() / "lessons", target_is_directory=True)
         how, times = f"from the browser runs' saved lessons (waited {waited:.0f} s for them)", []
-        r = _sphinx(src, out, DIFFEDU_SITE_EXECUTE="off")
+        _sphinx(src, out, DIFFEDU_SITE_EXECUTE="off")
+        BUILD["from browser runs"] = True
     else:
         r = _sphinx(ROOT / "site", out)
         times = re.findall(r"lessons/(\S+)\.ipynb: Executed notebook in ([\d.]+) seconds", r.stdout + r.stderr)
@@ -307,6 +335,21 @@ def build_site_for_ci() -> Path:
     (out / "build.txt").write_text(line + "\n" + "".join(f"  {n}: executed in {t} s\n" for n, t in times))
     print(line)
     return out / "html"
+
+
+def check_saved_outputs(lessons: Path) -> None:
+    """Every widget in the saved lessons carries its kernel-free copy (text/html): a widget view without one
+    would reach the page as its bare ``text/plain`` (site/conf.py drops widget views from these pages)."""
+    import json
+
+    bare = []
+    for path in sorted(lessons.glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            for o in cell.get("outputs", []):
+                data = o.get("data", {})
+                if "application/vnd.jupyter.widget-view+json" in data and "text/html" not in data:
+                    bare.append(f"{path.stem} cell {i}: {str(data.get('text/plain', ''))[:80]}")
+    assert not bare, f"widgets with no kernel-free copy (not a SiteBox?): {bare}"
 
 
 def _sphinx(src: Path, out: Path, **env):
@@ -324,7 +367,7 @@ def _sphinx(src: Path, out: Path, **env):
 
 def _wait_for_browser_runs(saved: Path, timeout_s: float = 2400) -> float:
     """Seconds waited until every lesson is saved in ``saved``/lessons/ by its browser run; a lesson whose run
-    failed (``NN.failed``, written by ``jupyterlab_browser.mark_failed``) fails the build at once, naming it."""
+    failed or was skipped (``NN.failed``, written by tests/conftest.py) fails the build at once, naming it."""
     import time
 
     start = time.perf_counter()
@@ -393,6 +436,8 @@ def test_lessons_executed_by_make_site_match_their_browser_runs():
     kernel-free copy only — gives the pages that the CI site (built from the browser runs' saved lessons, widgets
     live with their copies beside them, DIFFEDU_SITE=live) holds: the same outputs, figures and copies."""
     site, wanted = built_site()
+    if not BUILD.get("from browser runs"):
+        pytest.skip("the site here was not built from the browser runs' saved lessons (make test builds it so)")
     lessons = [n for n in SAME_AS_MAKE_SITE if n in wanted]
     if not lessons:
         pytest.skip(f"none of {SAME_AS_MAKE_SITE} in this partial site")

@@ -62,5 +62,16 @@ def live(draw, controls: dict, header=None, busy_text: str | None = None, site: 
     box = SiteBox(parts + ([status] if busy_text else []) + [out])
     box.output = out  # for tests and notebooks that want the figure area
     if _site.beside_live():
-        box.site_render = lambda: _site.image_slider(draw, controls, site)
+        box.site_render = lambda: _beside(draw, controls, site)
     return box
+
+
+def _beside(draw, controls: dict, site: str | None) -> str:
+    """The kernel-free copy of a live image widget, then ``draw`` once more at the controls' values (its output
+    discarded): what ``draw`` sets beside its figure (lesson 14's audio player) is the shown position's again."""
+    from IPython.utils.capture import capture_output
+
+    html = _site.image_slider(draw, controls, site)
+    with capture_output(display=True):
+        draw(**{k: c.value for k, c in controls.items()})
+    return html
