@@ -32,10 +32,15 @@ def _saved_lessons() -> Path | None:
 BROWSER_RUNS: set[str] = set()   # the lessons whose browser run this session runs (after -k, -m: collection's end)
 
 
+def _browser_lesson(item) -> str | None:
+    """The lesson a browser-run test runs (its ``notebook`` parameter), else None."""
+    if not item.nodeid.startswith("tests/test_browser"):
+        return None
+    return getattr(getattr(item, "callspec", None), "params", {}).get("notebook")
+
+
 def pytest_collection_finish(session):
-    BROWSER_RUNS.update(item.callspec.params["notebook"] for item in session.items
-                        if item.nodeid.startswith("tests/test_browser") and "notebook" in getattr(
-                            getattr(item, "callspec", None), "params", {}))
+    BROWSER_RUNS.update(n for n in map(_browser_lesson, session.items) if n)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -50,9 +55,8 @@ def pytest_runtest_makereport(item, call):
     """A lesson's browser run that failed or was skipped in any phase (a fixture too: Chromium, the server) before
     its lesson was saved leaves ``NN.failed`` saying why, so the site's build stops waiting for it at once."""
     outcome = yield
-    report, saved = outcome.get_result(), _saved_lessons()
-    notebook = getattr(getattr(item, "callspec", None), "params", {}).get("notebook")
-    if saved is None or notebook is None or not item.nodeid.startswith("tests/test_browser"):
+    report, saved, notebook = outcome.get_result(), _saved_lessons(), _browser_lesson(item)
+    if saved is None or notebook is None:
         return
     if (report.failed or report.skipped) and not (saved / "lessons" / notebook).exists():
         saved.mkdir(parents=True, exist_ok=True)

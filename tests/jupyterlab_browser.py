@@ -34,10 +34,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
 
+def missing_browser() -> list[str]:
+    """What the browser tests need and this machine lacks (nothing: they run here)."""
+    return [m for m in ("playwright",) if not _importable(m)] + ([] if os.path.exists(CHROMIUM) else [CHROMIUM])
+
+
 def require_browser():
-    missing = [m for m in ("playwright",) if not _importable(m)]
-    if not os.path.exists(CHROMIUM):
-        missing.append(CHROMIUM)
+    missing = missing_browser()
     if missing:
         msg = f"browser test needs {missing} (make test installs them)"
         if os.environ.get("CI"):

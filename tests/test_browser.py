@@ -27,37 +27,32 @@ def run_lesson(lab_server, chromium, tmp_path, notebook):
     with lesson_page(chromium, lab_server, tmp_path) as (page, workspace):
         open_and_run_all(page, lab_server.base, lab_server.token, notebook, timeout_ms=400_000, workspace=workspace)
         save_lesson(page, lab_server, notebook)
-        _move_every_control(page, notebook, tmp_path)
-
-
-def _move_every_control(page, notebook, tmp_path):
-    """Move each control once and see its figure change; drag the first slider; no notification showing."""
-    page.wait_for_timeout(1000)
-    toasts = notifications(page)
-    assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"
-    found = controls(page)
-    assert found, f"{notebook}: no widget control with a figure found"
-    stuck = []
-    for c in found:
-        select = control(page, c).locator("select")
-        start = select.evaluate("s => s.selectedIndex") if c["kind"] == "dropdown" else None
-        if timed_move(page, c, timeout_s=120, quiet_ms=300)["ms"] is None:
-            stuck.append(f"{c['label'] or c['kind']} ({c['kind']})")
-        if start is not None:    # back where it was: lesson 01's β sliders move only for "linear"
-            select.select_option(index=start)
-            page.wait_for_timeout(800)
-    sliders = [c for c in found if c["kind"] == "slider"]
-    if sliders:                  # and a mouse drag (not only keys) reaches the kernel: the first slider
-        handle = control(page, sliders[0]).locator(".noUi-handle").first
-        value = handle.get_attribute("aria-valuenow")
-        page.evaluate(f"() => window.__dd.arm('{sliders[0]['figure']}')")
-        drag(page, handle, -120 if float(value) > float(handle.get_attribute("aria-valuemin")) else 120)
-        assert handle.get_attribute("aria-valuenow") != value
-        assert wait_redrawn(page), f"{notebook}: dragging {sliders[0]['label']} did not change the figure"
-    if notebook.startswith("10_"):  # in the same run (one run of lesson 10 less in CI)
-        _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page)
-    page.screenshot(path=str(tmp_path / f"{notebook}.png"))
-    assert not stuck, f"{notebook}: moving {stuck} did not change the figure"
+        page.wait_for_timeout(1000)
+        toasts = notifications(page)
+        assert not toasts, f"{notebook}: a notification is showing over the lesson: {toasts}"
+        found = controls(page)
+        assert found, f"{notebook}: no widget control with a figure found"
+        stuck = []
+        for c in found:
+            select = control(page, c).locator("select")
+            start = select.evaluate("s => s.selectedIndex") if c["kind"] == "dropdown" else None
+            if timed_move(page, c, timeout_s=120, quiet_ms=300)["ms"] is None:
+                stuck.append(f"{c['label'] or c['kind']} ({c['kind']})")
+            if start is not None:    # back where it was: lesson 01's β sliders move only for "linear"
+                select.select_option(index=start)
+                page.wait_for_timeout(800)
+        sliders = [c for c in found if c["kind"] == "slider"]
+        if sliders:                  # and a mouse drag (not only keys) reaches the kernel: the first slider
+            handle = control(page, sliders[0]).locator(".noUi-handle").first
+            value = handle.get_attribute("aria-valuenow")
+            page.evaluate(f"() => window.__dd.arm('{sliders[0]['figure']}')")
+            drag(page, handle, -120 if float(value) > float(handle.get_attribute("aria-valuemin")) else 120)
+            assert handle.get_attribute("aria-valuenow") != value
+            assert wait_redrawn(page), f"{notebook}: dragging {sliders[0]['label']} did not change the figure"
+        if notebook.startswith("10_"):  # in the same run (one run of lesson 10 less in CI)
+            _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page)
+        page.screenshot(path=str(tmp_path / f"{notebook}.png"))
+        assert not stuck, f"{notebook}: moving {stuck} did not change the figure"
 
 
 def _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page):

@@ -26,7 +26,7 @@ import pytest
 
 from diffedu.plotting import show
 from diffedu.widgets import _site, schedule_explorer
-from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, _importable, require_browser
+from jupyterlab_browser import CHROMIUM, CHROMIUM_ARGS, missing_browser, require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
@@ -312,8 +312,7 @@ def _build_site_for_ci() -> Path:
     shutil.rmtree(out / "doctrees", ignore_errors=True)
     start = time.perf_counter()
     saved = os.environ.get("DIFFEDU_SITE_FROM_BROWSER")
-    browser_runs = Path(CHROMIUM).exists() and _importable("playwright") and \
-        {f"{n}.ipynb" for n in site_lessons()} <= BROWSER_RUNS
+    browser_runs = not missing_browser() and {f"{n}.ipynb" for n in site_lessons()} <= BROWSER_RUNS
     if saved and browser_runs:
         waited = _wait_for_browser_runs(Path(saved))
         check_saved_outputs(Path(saved) / "lessons")

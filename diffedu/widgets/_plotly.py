@@ -58,7 +58,7 @@ class _FigureBox(SiteBox):
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)
-        if getattr(self, "static_html", None) and "text/html" not in bundle:   # not over a kernel-free copy
+        if getattr(self, "static_html", None):
             bundle["text/html"] = self.static_html
         return bundle
 
@@ -129,9 +129,10 @@ def live_plotly(fig: go.Figure, update, controls: dict, header=None, busy_text: 
     parts = ([header] if header is not None else []) + ([status] if busy_text else [])
     box = _FigureBox(parts + [live if live is not None else out])
     box.figure = target
-    box.static_html = go.Figure(target).to_html(full_html=False, include_plotlyjs="cdn")
-    if _site.beside_live():
+    if _site.beside_live():     # the kernel-free copy fills text/html: no CDN copy to make
         box.site_render = lambda: _site.plotly_html(fig, update, controls, site)
+    else:
+        box.static_html = go.Figure(target).to_html(full_html=False, include_plotlyjs="cdn")
     return box
 
 
