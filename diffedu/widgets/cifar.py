@@ -15,6 +15,7 @@ from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, show_mosaic, use_style
 from ..images import sample_images
 from ._base import live
+from ._site import control_values
 
 
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
@@ -34,16 +35,27 @@ def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
 
 
 def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 10, seed: int = 0,
-                classes=range(10), w: float = 3.0, w_max: float = 8.0):
+                classes=range(10), w: float = 3.0, w_max: float = 8.0, precompute: bool = False):
     """Slide w: every model in ``models`` ({name: DiffusionModel}, pixel or latent) regenerates ``per_class``
     images of each class from the same noise (DDIM-``steps`` on ``model.given(y, w)``). Results are cached per w; with ``classifier``,
-    each row says how many images the independent classifier recognises as the requested class."""
+    each row says how many images the independent classifier recognises as the requested class.
+
+    precompute: sample every position of the slider when the widget is built (one w at a time: memory stays that
+    of one move), so that no move waits for sampling — several models sampling at once take about a second on a
+    CPU thread for each new w (benchmarks/README.md, lesson 09 in the browser)."""
     labels = torch.tensor([c for c in classes for _ in range(per_class)])
     noise = {name: torch.randn(len(labels), *m.sample_shape, generator=torch.Generator().manual_seed(seed))
              for name, m in models.items()}  # the same noise wherever two models sample the same shape
 
-    @lru_cache(maxsize=32)
+    done = {}  # w (rounded: 2.5 from the slider and from a list agree) → rows; at most the slider's positions
+
     def compute(w):
+        key = round(float(w), 6)
+        if key not in done:
+            done[key] = sampled(key)
+        return done[key]
+
+    def sampled(w):
         rows = []
         for name, model in models.items():
             images = sample_images(model, labels, w, steps, x_T=noise[name])
@@ -58,6 +70,9 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
         draw_rows(compute(w), labels, f"classifier-free guidance, w = {w:g}  (DDIM, {steps} steps, same noise)")
 
     slider = W.FloatSlider(value=w, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
+    if precompute:
+        for v in control_values(slider, 10**6)[0]:    # every position the slider can take
+            compute(v)
     box = live(draw, {"w": slider}, header=slider, busy_text="sampling…")
     box.controls, box.compute = {"w": slider}, compute
     return box
