@@ -73,18 +73,23 @@ def _typing_a_prompt_redraws_the_digits_and_an_unknown_word_is_named(page):
     assert figure.get_attribute("src") == after        # a bad prompt leaves the last figure in place
 
 
-_MARGINS = """id => { const L = document.querySelector(`[data-dd-figure="${id}"] .js-plotly-plot`)._fullLayout;
+_MARGINS = """id => { const g = document.querySelector(`[data-dd-figure="${id}"] .js-plotly-plot`);
+                      if (!g) return null;
+                      const L = g._fullLayout;
                       return {drawn: [L._size.l, L._size.r, L._size.t, L._size.b].map(Math.round),
                               set: [L.margin.l, L.margin.r, L.margin.t, L.margin.b]}; }"""
 
 
 def _the_families_margins_hold_every_data_set(page, found):
     """Lesson 00's families figure keeps the margins it was given for every data set: its loss axes' tick labels
-    (automargin on) fit inside them, so none is clipped and a switch is drawn once — a label pushing a margin
-    makes plotly lay the figure out and draw it a second time (the switch took 246 ms instead of 147–150;
-    benchmarks/README.md, lesson 00 in the browser)."""
-    c = next(c for c in found if c["label"] == "data")
+    fit inside them, so a switch is drawn once — a label that pushes a margin (automargin is on, so it pushes
+    rather than being clipped) makes plotly lay the figure out and draw it a second time (the switch took 246 ms
+    instead of 147–150; benchmarks/README.md, lesson 00 in the browser)."""
+    data = [c for c in found if c["label"] == "data"]
+    assert data, f"lesson 00: no 'data' dropdown among {[c['label'] for c in found]}"
+    c = data[0]
     for i in range(control(page, c).locator("option").count()):     # every data set, back to the first
-        assert timed_move(page, c, i, timeout_s=60, quiet_ms=300)["ms"] is not None
+        assert timed_move(page, c, i, timeout_s=60, quiet_ms=300)["ms"] is not None, f"data set {i + 1}: not drawn"
         m = page.evaluate(_MARGINS, c["figure"])
+        assert m is not None, "lesson 00: the families figure is not a plotly graph"
         assert m["drawn"] == m["set"], f"lesson 00, data set {i + 1}: margins pushed from {m['set']} to {m['drawn']}"

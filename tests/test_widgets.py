@@ -266,18 +266,19 @@ def test_cfg_compare_precomputes_every_w_and_a_move_then_samples_nothing(monkeyp
     models = {"U-Net": de.pretrained("cifar-unet"), "latent DiT": de.pretrained("cifar-latent-dit")}
     calls = []
     real = cifar.sample_images
-    monkeypatch.setattr(cifar, "sample_images", lambda m, y, w, *a, **k: calls.append(float(w)) or real(m, y, w, *a, **k))
+    monkeypatch.setattr(cifar, "sample_images",
+                        lambda m, y, w, *a, **k: calls.append(float(w)) or real(m, y, w, *a, **k))
     box = cifar.cfg_compare(models, per_class=1, steps=2, classes=range(3), w_max=1.0, precompute=True)
     assert sorted(calls) == [0.0, 0.0, 0.5, 0.5, 1.0, 1.0]                 # 3 positions × 2 models, once each
     calls.clear()
     for w in (1.0, 0.5, 0.0, 1.0):
         box.controls["w"].value = w
-    assert calls == []
-    rows = box.compute(0.5)
+    rows = box.compute(0.7 - 0.2)                        # 0.49999999999999994: the same position as the slider's 0.5
     assert [name for name, _, _ in rows] == ["U-Net", "latent DiT"] and rows[0][1].shape == (3, 3, 32, 32)
-    alone = real(models["U-Net"], torch.arange(3), 0.5, 2, x_T=torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
-    torch.testing.assert_close(rows[0][1], alone)
+    noise = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert (box.compute(0.0)[0][1] - box.compute(1.0)[0][1]).abs().max() > 0.1      # w matters
+    assert calls == []                                   # neither the moves nor the calls above sampled
+    torch.testing.assert_close(rows[0][1], real(models["U-Net"], torch.arange(3), 0.5, 2, x_T=noise))
 
 
 def test_score_field_names_a_grid_too_small_for_arrows():

@@ -15,6 +15,7 @@ from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, show_mosaic, use_style
 from ..images import sample_images
 from ._base import live
+from . import _site
 from ._site import control_values
 
 
@@ -41,13 +42,14 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
     each row says how many images the independent classifier recognises as the requested class.
 
     precompute: sample every position of the slider when the widget is built (one w at a time: memory stays that
-    of one move), so that no move waits for sampling — several models sampling at once take about a second on a
-    CPU thread for each new w (benchmarks/README.md, lesson 09 in the browser)."""
+    of one move), so that no move waits for sampling — three models sampling at once kept a new w waiting 0.9–1.3 s
+    on a CPU thread at the fast size (benchmarks/README.md, lesson 09 in the browser). Not while the course site is
+    built: its copy samples the few positions it shows."""
     labels = torch.tensor([c for c in classes for _ in range(per_class)])
     noise = {name: torch.randn(len(labels), *m.sample_shape, generator=torch.Generator().manual_seed(seed))
              for name, m in models.items()}  # the same noise wherever two models sample the same shape
 
-    done = {}  # w (rounded: 2.5 from the slider and from a list agree) → rows; at most the slider's positions
+    done = {}  # w (rounded: 2.5 from the slider and from a list agree) → rows: one entry per w shown
 
     def compute(w):
         key = round(float(w), 6)
@@ -70,7 +72,7 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
         draw_rows(compute(w), labels, f"classifier-free guidance, w = {w:g}  (DDIM, {steps} steps, same noise)")
 
     slider = W.FloatSlider(value=w, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
-    if precompute:
+    if precompute and not _site.enabled():
         for v in control_values(slider, 10**6)[0]:    # every position the slider can take
             compute(v)
     box = live(draw, {"w": slider}, header=slider, busy_text="sampling…")

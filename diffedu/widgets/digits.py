@@ -11,6 +11,7 @@ from ..forward import q_sample
 from ..images import draw_grid, sample_grid, sample_images
 from ..plotting import DATA, show, use_style
 from ._base import live
+from . import _site
 from ._site import control_values
 
 
@@ -69,7 +70,7 @@ def cfg_explorer(model, classifier=None, per_class: int = 2, steps: int = 25, se
         w = float(w)
         return done.get(round(w, 6)) or judged(w, *sample_grid(model, w, per_class, steps, seed))
 
-    if precompute:
+    if precompute and not _site.enabled():      # the site's copy samples only the positions it shows
         ws = [float(v) for v in control_values(wslider, 10**6)[0]]     # every position the slider can take
         labels = torch.tensor([c for c in range(10) for _ in range(per_class)])
         x_T = torch.randn(len(labels), *model.sample_shape, generator=torch.Generator().manual_seed(seed))

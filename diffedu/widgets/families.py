@@ -86,10 +86,10 @@ def families_training(runs: dict, mixtures: dict | None = None, data: dict | Non
         x = "x" if col == 1 else f"x{col}"
         fig.update_xaxes(range=[-lim, lim], showticklabels=False, row=1, col=col)
         fig.update_yaxes(range=[-lim, lim], showticklabels=False, scaleanchor=x, row=1, col=col)
-    fig.update_layout(height=500, width=min(MAX_WIDTH, 250 * n + 60), template="plotly_white", showlegend=False,
-                      margin=dict(l=40, r=24, t=80, b=30), font=dict(size=11))
     # margins wide enough for every data set's loss tick labels: a label that pushed one would make plotly draw the
     # figure twice on a switch (246 → 147 ms in the browser, benchmarks/README.md; tests/test_browser.py checks)
+    fig.update_layout(height=500, width=min(MAX_WIDTH, 250 * n + 60), template="plotly_white", showlegend=False,
+                      margin=dict(l=48, r=32, t=80, b=30), font=dict(size=11))
     fig.update_annotations(font_size=11)      # the subplot titles: two lines each, within a panel's width
 
     def update(fig, dataset, frame):
