@@ -97,6 +97,22 @@ def test_cascade_sample_shapes():
     assert high.abs().max() <= 1
 
 
+def test_augmentation_explorer_precomputes_every_level_and_a_move_then_samples_nothing(monkeypatch):
+    import diffedu.widgets.latent as wl
+
+    sr = DiffusionModel(_sr_net(), DiscreteVP("cosine", 1000), "v")
+    lows = {"a": torch.rand(2, 3, 8, 8) * 2 - 1}
+    levels = []
+    real = wl.super_resolve
+    monkeypatch.setattr(wl, "super_resolve", lambda m, low, s, *a, **k: levels.append(s) or real(m, low, s, *a, **k))
+    box = wl.augmentation_explorer(sr, lows, steps=2, level=0.1, max_level=0.2, precompute=True)
+    assert levels == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2])          # every position, once
+    levels.clear()
+    for s in (0.15, 0.2, 0.0, 0.05):
+        box.controls["s"].value = s
+    assert box.compute(0.15)["a"].shape == (2, 3, 16, 16) and levels == []
+
+
 def test_augmentation_explorer_caches_one_result_per_level_and_levels_differ():
     from diffedu.widgets import augmentation_explorer
 

@@ -7,13 +7,16 @@ from functools import lru_cache
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 from ..cascade import SuperResolution, upsample
 from ..datasets.cifar10 import CLASSES, to_image
-from ..plotting import show, use_style
+from ..plotting import show, show_mosaic, use_style
 from ..samplers import ddim_sample
+from . import _site
 from ._base import live
+from ._site import control_values
 
 
 @torch.no_grad()
@@ -32,31 +35,41 @@ def _row(axes, images, name):
     axes[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8, labelpad=6)
 
 
-def augmentation_explorer(sr, lows: dict, steps: int = 10, level: float = 0.1, max_level: float = 0.5):
+def augmentation_explorer(sr, lows: dict, steps: int = 10, level: float = 0.1, max_level: float = 0.5,
+                          precompute: bool = False):
     """Slide the augmentation level s used at sampling: for each set of low-resolution inputs in ``lows``
     ({name: (n, 3, 16, 16)}, e.g. real downsampled test images and the base model's samples) the SR model's
-    32×32 output from the same noise, under the bilinear upsampling it starts from. Cached per s."""
+    32×32 output from the same noise, under the bilinear upsampling it starts from. Cached per s.
+
+    precompute: super-resolve at every position of the slider when the widget is built, so that no move waits
+    (a new s took up to 1 s at lesson 09's cpu size; benchmarks/README.md). Not while the course site is built."""
     names = list(lows)
     n = len(next(iter(lows.values())))
 
-    @lru_cache(maxsize=16)
+    @lru_cache(maxsize=None)         # one entry per level shown (the slider's 11 by default)
     def compute(s):
         return {k: super_resolve(sr, v, s, steps) for k, v in lows.items()}
+
+    bilinear = {k: to_image(upsample(v, sr.sample_shape[-1]).clamp(-1, 1)) for k, v in lows.items()}  # (n, H, W, 3)
 
     def draw(s):
         use_style()
         out = compute(round(float(s), 3))
-        fig, axes = plt.subplots(2 * len(names), n, figsize=(n * 0.95 + 1.6, 2.1 * len(names) + 0.4), squeeze=False)
-        for i, k in enumerate(names):
-            _row(axes[2 * i], upsample(lows[k], sr.sample_shape[-1]).clamp(-1, 1), f"{k}\n16×16, bilinear")
-            _row(axes[2 * i + 1], out[k], f"{k}\nSR at s = {s:.2f}")
+        imgs = np.concatenate([x for k in names for x in (bilinear[k], to_image(out[k]))])
+        labels = [label for k in names for label in (f"{k}\n16×16, bilinear", f"{k}\nSR at s = {s:.2f}")]
+        fig, ax = plt.subplots(figsize=(n * 0.95 + 1.6, 2.1 * len(names) + 0.4))
+        show_mosaic(ax, imgs, 2 * len(names), n, row_labels=labels)   # one image: a redraw costs a fraction of 4n axes
+        ax.tick_params(labelsize=8)
         fig.suptitle(f"super-resolution 16 → 32 with conditioning augmentation s = {s:.2f} at sampling "
                      f"(DDIM-{steps}, same noise)", fontsize=10)
-        fig.subplots_adjust(left=1.6 / (n * 0.95 + 1.6), right=0.99, bottom=0.01, top=0.9, wspace=0.05, hspace=0.08)
+        fig.subplots_adjust(left=1.6 / (n * 0.95 + 1.6), right=0.99, bottom=0.01, top=0.9)
         show(fig)
 
     slider = W.FloatSlider(value=level, min=0.0, max=max_level, step=0.05, description="s",
                            continuous_update=False, readout_format=".2f")
+    if precompute and not _site.enabled():
+        for v in control_values(slider, 10**6)[0]:   # every position the slider can take
+            compute(round(float(v), 3))
     box = live(draw, {"s": slider}, header=slider, busy_text="super-resolving…")
     box.controls, box.compute = {"s": slider}, compute
     return box
