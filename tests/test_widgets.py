@@ -155,9 +155,10 @@ def test_families_widget_scrubs_every_family_at_the_same_fraction_of_its_run():
 
 def test_arrow_lines_draw_each_vector_from_its_point_with_a_symmetric_head():
     x, y = _plotly.arrow_lines(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([[1.0, 0.0], [0.0, -2.0]]), length=0.5)
-    assert len(x) == 14 and np.isnan(x[3]) and np.isnan(x[6])
-    assert (x[1], y[1]) == (0.5, 0.0) and (x[8], y[8]) == (1.0, 0.0)             # the tips
-    assert x[2] == pytest.approx(x[5]) and y[2] == pytest.approx(-y[5]) and x[2] < 0.5  # head: mirrored, behind
+    assert len(x) == 12 and np.isnan(x[5]) and np.isnan(x[11]) and np.isnan(x).sum() == 2   # one piece an arrow
+    assert (x[1], y[1]) == (0.5, 0.0) and (x[7], y[7]) == (1.0, 0.0)             # the tips
+    assert (x[3], y[3]) == (x[1], y[1])                                          # back to the tip for the right stroke
+    assert x[2] == pytest.approx(x[4]) and y[2] == pytest.approx(-y[4]) and x[2] < 0.5  # head: mirrored, behind
 
 
 def test_score_field_shows_the_chosen_level_and_hides_what_is_unticked():
@@ -171,7 +172,7 @@ def test_score_field_shows_the_chosen_level_and_hides_what_is_unticked():
     c["level"].value = 2
     L = data["levels"][2]
     tips = data["pts"] + arrows(L["exact"]) * data["arrow_length"]
-    assert np.allclose(np.asarray(fig.data[1].x[1::7], dtype=float), tips[:, 0])
+    assert np.allclose(np.asarray(fig.data[1].x[1::6], dtype=float), tips[:, 0])
     assert f"σ = {L['sigma']:.3f}" in fig.layout.annotations[0].text and "Fisher" in fig.layout.annotations[1].text
     c["show_learned"].value = False
     assert fig.data[1].visible and not fig.data[2].visible

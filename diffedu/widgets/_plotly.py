@@ -204,7 +204,9 @@ def trails(paths, m: int):
 
 def arrow_lines(points, vectors, length: float = 0.25, head: float = 0.3):
     """Arrows (quiver) as one NaN-separated polyline: from each point along its vector (scaled by ``length``),
-    with a two-stroke head ``head`` × the arrow long at ±25°. points, vectors: (n, 2) arrays; returns (x, y)."""
+    with a two-stroke head ``head`` × the arrow long at ±25°. points, vectors: (n, 2) arrays; returns (x, y).
+    Each arrow is one unbroken piece (shaft, left stroke out and back, right stroke): plotly draws every piece as
+    its own SVG path and re-styles each on a redraw, so one piece an arrow instead of two halves the page's work."""
     p, v = np.asarray(points, dtype=float), np.asarray(vectors, dtype=float) * length
     tip = p + v
     c, s = np.cos(np.radians(25)), np.sin(np.radians(25))
@@ -212,7 +214,7 @@ def arrow_lines(points, vectors, length: float = 0.25, head: float = 0.3):
     left = tip + np.stack([c * back[:, 0] - s * back[:, 1], s * back[:, 0] + c * back[:, 1]], 1)
     right = tip + np.stack([c * back[:, 0] + s * back[:, 1], -s * back[:, 0] + c * back[:, 1]], 1)
     nan = np.full_like(p, np.nan)
-    seg = np.stack([p, tip, left, nan, tip, right, nan], 1).reshape(-1, 2)     # 7 vertices an arrow
+    seg = np.stack([p, tip, left, tip, right, nan], 1).reshape(-1, 2)     # 6 vertices an arrow
     return seg[:, 0], seg[:, 1]
 
 
