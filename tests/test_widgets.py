@@ -287,3 +287,18 @@ def test_score_field_names_a_grid_too_small_for_arrows():
 
     with pytest.raises(ValueError, match="grid_n"):
         score_field_data(toy.ring(), [0.5], grid_n=1)
+
+
+def test_per_position_computes_each_value_once_and_every_position_unless_the_site_is_built(monkeypatch):
+    import ipywidgets as W
+
+    from diffedu.widgets._base import per_position
+
+    calls = []
+    slider = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.5)
+    compute = per_position(lambda v: calls.append(v) or v * 2, slider)
+    assert sorted(calls) == [0.0, 0.5, 1.0] and compute(0.7 - 0.2) == 1.0 and len(calls) == 3
+    monkeypatch.setenv("DIFFEDU_SITE", "1")           # the site's copy computes only what it shows
+    calls.clear()
+    compute = per_position(lambda v: calls.append(v) or v, slider)
+    assert calls == [] and compute(1.0) == 1.0 and calls == [1.0]

@@ -20,6 +20,24 @@ def player(n_frames: int, interval_ms: int = 120, description: str = "step", val
     return play, slider, W.HBox([play, slider])
 
 
+def per_position(fn, control=None, ndigits: int = 6):
+    """``fn(value)`` computed once per value and kept (the value rounded: 2.5 from a slider and from a list are one
+    entry); with ``control``, computed now at every position it can take, so that no move waits — except while the
+    course site is built, whose copy computes only the positions it shows. Returns ``compute(value)``."""
+    done = {}
+
+    def compute(value):
+        key = round(float(value), ndigits)
+        if key not in done:
+            done[key] = fn(key)
+        return done[key]
+
+    if control is not None and not _site.enabled():
+        for v in _site.control_values(control, 10**6)[0]:
+            compute(v)
+    return compute
+
+
 class SiteBox(W.VBox):
     """A widget's box; on the course site (``DIFFEDU_SITE=1``) it displays its kernel-free copy instead
     (``site_render()``: HTML with the slider positions precomputed, ``_site``), computed once, at display; with

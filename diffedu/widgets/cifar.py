@@ -14,9 +14,7 @@ from .. import metrics
 from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, show_mosaic, use_style
 from ..images import sample_images
-from ._base import live
-from . import _site
-from ._site import control_values
+from ._base import live, per_position
 
 
 def draw_rows(rows, labels: torch.Tensor, title: str = "", class_names=CLASSES):
@@ -49,14 +47,6 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
     noise = {name: torch.randn(len(labels), *m.sample_shape, generator=torch.Generator().manual_seed(seed))
              for name, m in models.items()}  # the same noise wherever two models sample the same shape
 
-    done = {}  # w (rounded: 2.5 from the slider and from a list agree) → rows: one entry per w shown
-
-    def compute(w):
-        key = round(float(w), 6)
-        if key not in done:
-            done[key] = sampled(key)
-        return done[key]
-
     def sampled(w):
         rows = []
         for name, model in models.items():
@@ -72,9 +62,7 @@ def cfg_compare(models: dict, classifier=None, per_class: int = 1, steps: int = 
         draw_rows(compute(w), labels, f"classifier-free guidance, w = {w:g}  (DDIM, {steps} steps, same noise)")
 
     slider = W.FloatSlider(value=w, min=0.0, max=w_max, step=0.5, description="w", continuous_update=False)
-    if precompute and not _site.enabled():
-        for v in control_values(slider, 10**6)[0]:    # every position the slider can take
-            compute(v)
+    compute = per_position(sampled, slider if precompute else None)
     box = live(draw, {"w": slider}, header=slider, busy_text="sampling…")
     box.controls, box.compute = {"w": slider}, compute
     return box

@@ -3,8 +3,6 @@ interactive map of the autoencoder's latent space (plotly: hover names the class
 against pixel space."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,9 +12,7 @@ from ..cascade import SuperResolution, upsample
 from ..datasets.cifar10 import CLASSES, to_image
 from ..plotting import show, show_mosaic, use_style
 from ..samplers import ddim_sample
-from . import _site
-from ._base import live
-from ._site import control_values
+from ._base import live, per_position
 
 
 @torch.no_grad()
@@ -46,15 +42,14 @@ def augmentation_explorer(sr, lows: dict, steps: int = 10, level: float = 0.1, m
     names = list(lows)
     n = len(next(iter(lows.values())))
 
-    @lru_cache(maxsize=None)         # one entry per level shown (the slider's 11 by default)
-    def compute(s):
+    def super_resolved(s):
         return {k: super_resolve(sr, v, s, steps) for k, v in lows.items()}
 
     bilinear = {k: to_image(upsample(v, sr.sample_shape[-1]).clamp(-1, 1)) for k, v in lows.items()}  # (n, H, W, 3)
 
     def draw(s):
         use_style()
-        out = compute(round(float(s), 3))
+        out = compute(s)
         imgs = np.concatenate([x for k in names for x in (bilinear[k], to_image(out[k]))])
         labels = [label for k in names for label in (f"{k}\n16×16, bilinear", f"{k}\nSR at s = {s:.2f}")]
         fig, ax = plt.subplots(figsize=(n * 0.95 + 1.6, 2.1 * len(names) + 0.4))
@@ -67,9 +62,7 @@ def augmentation_explorer(sr, lows: dict, steps: int = 10, level: float = 0.1, m
 
     slider = W.FloatSlider(value=level, min=0.0, max=max_level, step=0.05, description="s",
                            continuous_update=False, readout_format=".2f")
-    if precompute and not _site.enabled():
-        for v in control_values(slider, 10**6)[0]:   # every position the slider can take
-            compute(round(float(v), 3))
+    compute = per_position(super_resolved, slider if precompute else None)
     box = live(draw, {"s": slider}, header=slider, busy_text="super-resolving…")
     box.controls, box.compute = {"s": slider}, compute
     return box
