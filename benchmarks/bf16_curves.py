@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/bf16_curves.py --recipes mnist-unet,cifar-unet --steps 500 [--threads 2]
 
-For each recipe it trains ``--steps`` steps from the same initial weights in fp32 and in bf16 autocast +
-channels_last (what ``--precision auto`` chooses on a CPU with native bf16), and prints the training loss averaged
-over windows of 50 steps (the overlaid curves), the last 100 steps' mean ± standard error for each precision, and
-images per second. The learning-rate schedule is the recipe's, compressed to ``--steps``.
+For each recipe it trains ``--steps`` steps from the same initial weights in fp32 and in bf16 autocast (what
+``--precision auto`` chooses on a CPU with native bf16), and prints the training loss averaged over windows of 50
+steps (the overlaid curves), the last 100 steps' mean ± standard error for each precision, and images per second.
+The learning-rate schedule is the recipe's, compressed to ``--steps``. (The first runs recorded in
+benchmarks/README.md trained bf16 with channels_last too; it has since been dropped as slower on the CPU.)
 """
 import argparse
 import time

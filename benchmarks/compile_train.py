@@ -1,7 +1,8 @@
 """Issue 36: does torch.compile pay in a recipe's training on this CPU? One recipe, the same batches and noise,
-four setups — fp32 eager, bf16 autocast + channels_last eager, and each of the two through ``torch.compile``
-(default mode) — each trained ``--steps`` steps; img/s over the steps after ``--warm`` (compilation happens in the
-first steps), and how long the first ``--warm`` steps took (the compile's price, to set against a run's length).
+four setups — fp32 eager, bf16 autocast eager (``BF16_TRAINING``; the runs recorded before channels_last was
+dropped used it too), and each of the two through ``torch.compile`` (default mode) — each trained ``--steps``
+steps; img/s over the steps after ``--warm`` (compilation happens in the first steps), and how long the first
+``--warm`` steps took (the compile's price, to set against a run's length).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/compile_train.py --recipe mnist-unet --steps 130 --warm 30
 

@@ -6,8 +6,8 @@
 #                                       # through .git/info/exclude), for a GPU machine without Jupyter
 #   bash benchmarks/gpu.sh check        # THERE (carry .whl): the CUDA half of tests/test_devices.py, then
 #                                       # lessons 06–07 full size on the GPU without Jupyter (~2–3 min)
-#   bash benchmarks/gpu.sh throughput   # THERE: mnist-unet training img/s per setup (eager fp32, bf16 +
-#                                       # channels_last, torch.compile fp32 / bf16, CUDA graphs) at batch 128
+#   bash benchmarks/gpu.sh throughput   # THERE: mnist-unet training img/s per setup (eager fp32, bf16
+#                                       # autocast, torch.compile fp32 / bf16, CUDA graphs) at batch 128
 #                                       # and 512; 5–8 min on an H200, most of it compiling
 #   bash benchmarks/gpu.sh check throughput   # both, in that order, in one call (stay under the call's limit)
 #

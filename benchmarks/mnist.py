@@ -24,7 +24,7 @@ On a 2-core CPU DDPM-1000 × 1,000 digits takes ~50 min with ``--workers 2`` (on
 w = 1); workers draw whole chunks, so the samples are the same whatever ``--workers``.
 
 ``--throughput`` times ``de.train`` itself on the U-Net (EMA, clipping and batch drawing included): eager
-fp32, bf16 autocast + channels_last, torch.compile (fp32 or bf16) and CUDA graphs (compile's
+fp32, bf16 autocast, torch.compile (fp32 or bf16) and CUDA graphs (compile's
 "reduce-overhead"), at each ``--batch``. On a CPU it only checks that every setup runs.
 """
 import argparse
@@ -218,9 +218,9 @@ def throughput():
         return de.diffusion_loss(m, b[0], process, generator=g, y=b[1])
 
     bf16 = BF16_TRAINING
-    setups = {"eager": ("eager, fp32", {}), "bf16": ("eager, bf16 autocast + channels_last", bf16),
+    setups = {"eager": ("eager, fp32", {}), "bf16": ("eager, bf16 autocast", bf16),
               "compile32": ("torch.compile, fp32", dict(compile_mode="default")),
-              "compile": ("torch.compile, bf16 + channels_last", dict(bf16, compile_mode="default")),
+              "compile": ("torch.compile, bf16", dict(bf16, compile_mode="default")),
               "graphs": ("torch.compile reduce-overhead (CUDA graphs), bf16",
                          dict(bf16, compile_mode="reduce-overhead"))}
     keys = [k for k in a.setups.split(",") if k]

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from .._checks import check_int, check_real
 from ._inputs import check_inputs
+from .attention import dot_product_attention
 from .embedding import timestep_embedding
 from .registry import register
 
@@ -77,7 +78,7 @@ class DiTBlock(nn.Module):
         if weights:  # the attention map itself, for the lesson's figure: (B, heads, N, N)
             a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
             return self.proj((a @ v).transpose(1, 2).reshape(B, N, D)), a
-        out = F.scaled_dot_product_attention(q, k, v)
+        out = dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(B, N, D)), None
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, weights: bool = False):

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._checks import check_int, check_real
+from .attention import dot_product_attention
 from .embedding import TimeEmbedding
 from .registry import register
 from ._inputs import check_inputs
@@ -88,7 +89,7 @@ class Attention(nn.Module):
         qkv = self.qkv(self.norm(x)).reshape(B, 3, 1, C, H * W).transpose(-1, -2)     # (B, 3, 1 head, HW, C)
         # contiguous q, k, v: with a strided last dimension the CPU falls back to the unfused math kernel (6× slower)
         q, k, v = qkv.contiguous().unbind(1)                                              # (B, 1, HW, C) each
-        h = F.scaled_dot_product_attention(q, k, v)[:, 0]                                 # (B, HW, C)
+        h = dot_product_attention(q, k, v)[:, 0]                                          # (B, HW, C)
         return x + self.out(h.transpose(-1, -2).reshape(B, C, H, W))
 
 

@@ -25,7 +25,7 @@ def parse(argv=None):
                                                  "steps; rerunning the same command continues from it")
     p.add_argument("--checkpoint-every", type=int, default=250)
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                   help="bf16: autocast in bfloat16 and channels_last; auto (default): bf16 where the device computes "
+                   help="bf16: autocast in bfloat16; auto (default): bf16 where the device computes "
                         "it natively (diffedu.precision: AVX-512 BF16/AMX CPUs, Ampere+ GPUs; $DIFFEDU_BF16 "
                         "overrides) except the 2-D toy recipes, fp32 elsewhere")
     p.add_argument("--bf16", action="store_true", help="the same as --precision bf16")
@@ -72,7 +72,7 @@ def main(argv=None) -> None:
     command = "python -m diffedu.recipes " + shlex.join(sys.argv[1:] if argv is None else argv)
     meta = {"recipe": a.name, **{k: str(v) for k, v in r.items()}, "command": command,
             "steps_run": len(res.losses),
-            "precision": "bf16 autocast, channels_last" if bf16 else "fp32", **({"init_from": a.init_from} if a.init_from else {}),
+            "precision": "bf16 autocast" if bf16 else "fp32", **({"init_from": a.init_from} if a.init_from else {}),
             **({"lr_run": a.lr} if a.lr else {}), "seconds": round(time.time() - t0 + carried, 1), "device": res.device,
             "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
             "final_loss": sum(res.losses[-200:]) / len(res.losses[-200:])}
