@@ -19,7 +19,7 @@ import torch
 
 # train()'s keyword arguments for training in bf16: the network under autocast in bfloat16; the recipes use them
 # where use_bf16 says so (python -m diffedu.recipes --precision). Not channels_last: on the CPU, GroupNorm's bf16
-# channels-last kernel is ~12× slower than its contiguous one, which made the U-Nets' bf16 steps 1.1–1.3× slower
+# channels-last kernel is ~12× slower than its contiguous one, which made the U-Nets' bf16 steps 1.08–1.25× slower
 # with it than without (benchmarks/README.md, "Training in bf16"); on a GPU neither has been measured.
 BF16_TRAINING = MappingProxyType({"amp_dtype": torch.bfloat16})
 
